@@ -1,0 +1,44 @@
+# Every target runs the native Foundry binaries through tools/foundry.sh so exit codes survive.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+FORGE := tools/foundry.sh forge
+STAMP := node_modules/.install-stamp
+
+.PHONY: install build test test-forge test-keeper bench fmt fmt-fix lint coverage clean
+
+install: $(STAMP)
+
+# npm install (not npm ci: the lockfile lacks other platforms' Foundry packages) when node_modules is
+# missing or older than package.json / package-lock.json.
+$(STAMP): package.json $(wildcard package-lock.json)
+	npm install --no-audit --no-fund
+	@touch $(STAMP)
+
+build: install
+	$(FORGE) build
+
+test: test-forge test-keeper
+
+test-forge: install
+	$(FORGE) test
+
+test-keeper: install
+	@if [ -d keeper/test ]; then npx vitest run --root keeper; fi
+
+bench: install
+	$(FORGE) test --match-path 'test/bench/*' --isolate -vv
+
+fmt: install
+	$(FORGE) fmt --check
+
+fmt-fix: install
+	$(FORGE) fmt
+
+lint: fmt
+	$(FORGE) lint src
+
+coverage: install
+	$(FORGE) coverage --no-match-path 'test/bench/*' --report summary
+
+clean:
+	rm -rf out cache

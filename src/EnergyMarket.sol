@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
+import {IProsumerRegistry} from "./interfaces/IProsumerRegistry.sol";
+import {TradeRecord} from "./libraries/TradeRecord.sol";
+import {UniformPriceClearing} from "./libraries/UniformPriceClearing.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+/// @title EnergyMarket
+/// @notice Hourly P2P energy market with uniform-price clearing and settlement against meter readings.
+/// @dev Orders are kept per window in two doubly linked lists keyed by 32-bit prosumer IDs (bids descending,
+/// asks ascending, time priority on equal prices), one storage slot per order. Trades are packed two per slot.
+contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role allowed to submit meter readings.
+    bytes32 public constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
+    /// @notice Role allowed to pause new orders.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice Largest energy of an order or a meter reading, in Wh.
+    uint256 public constant MAX_ENERGY_WH = type(uint32).max;
+    /// @notice Largest price, in token base units per kWh.
+    uint256 public constant MAX_PRICE_PER_KWH = type(uint96).max;
+    /// @notice Largest batch `performUpkeep` runs for a close (fits the 16,777,216 per-transaction gas cap).
+    uint256 public constant MAX_UPKEEP_CLOSE_STEPS = 300;
+    /// @notice Largest batch `performUpkeep` runs for a settle (fits the 16,777,216 per-transaction gas cap).
+    uint256 public constant MAX_UPKEEP_SETTLE_STEPS = 200;
+    /// @notice How many unsettled windows `checkUpkeep` looks at, oldest first.
+    uint256 public constant MAX_UPKEEP_SCAN = 32;
+
+    /// @notice The payment token.
+    IERC20 public immutable token;
+    /// @notice The community's member registry.
+    IProsumerRegistry public immutable registry;
+    /// @inheritdoc IEnergyMarket
+    uint256 public immutable windowDuration;
+    /// @inheritdoc IEnergyMarket
+    uint256 public immutable settlementGrace;
+
+    /// @dev One slot. `prev`/`next` are prosumer IDs (0: none).
+    struct Order {
+        uint32 prev;
+        uint32 next;
+        uint32 energyWh;
+        uint32 filledWh;
+        uint96 price;
+        Side side;
+        bool live;
+    }
+
+    /// @dev Two slots. Cursors point at the first bid/ask not yet fully filled by the clearing walk.
+    struct Window {
+        WindowStatus status;
+        uint32 orderCount;
+        uint32 bidHead;
+        uint32 askHead;
+        uint32 bidCursor;
+        uint32 askCursor;
+        uint32 tradeCount;
+        uint32 traderCount;
+        uint96 clearingPrice;
+        uint64 clearedEnergyWh;
+        uint32 settledCount;
+        uint32 acceptedCount;
+        uint32 readingCount;
+    }
+
+    /// @dev One slot: the meter reading and the energy accepted so far by settlement.
+    struct Reading {
+        bool submitted;
+        uint32 importedWh;
+        uint32 exportedWh;
+        uint32 acceptedBoughtWh;
+        uint32 acceptedSoldWh;
+    }
+
+    mapping(uint256 windowId => Window) private _windows;
+    mapping(uint256 windowId => mapping(uint256 prosumerId => Order)) private _orders;
+    mapping(uint256 windowId => mapping(uint256 slot => uint256)) private _tradeSlots;
+    mapping(uint256 windowId => mapping(uint256 prosumerId => Reading)) private _readings;
+    /// @dev Every window ever opened, in order; `_firstUnsettled` is the oldest not yet settled.
+    uint256[] private _openedWindows;
+    uint256 private _firstUnsettled;
+
+    /// @param admin Receives the admin, oracle and pauser roles.
+    constructor(
+        IERC20 token_,
+        IProsumerRegistry registry_,
+        uint256 windowDuration_,
+        uint256 settlementGrace_,
+        address admin
+    ) {
+        if (address(token_) == address(0) || address(registry_) == address(0) || admin == address(0)) {
+            revert ZeroAddress();
+        }
+        if (windowDuration_ == 0) revert InvalidWindowDuration(windowDuration_);
+        token = token_;
+        registry = registry_;
+        windowDuration = windowDuration_;
+        settlementGrace = settlementGrace_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(ORACLE_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    // ---------------------------------------------------------------- admin
+
+    /// @notice Stops new orders (cancelling, closing and settling go on). Pauser only.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Allows new orders again. Pauser only.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- open and order book
+
+    /// @inheritdoc IEnergyMarket
+    function currentWindow() public view returns (uint256) {
+        return block.timestamp - (block.timestamp % windowDuration);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function openWindow() public returns (uint256 windowId) {
+        windowId = currentWindow();
+        Window storage window = _windows[windowId];
+        if (window.status != WindowStatus.None) revert WindowAlreadyExists(windowId);
+        window.status = WindowStatus.Open;
+        _openedWindows.push(windowId);
+        emit WindowOpened(windowId);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function placeOrder(uint256 windowId, Side side, uint256 energyWh, uint256 pricePerKWh, address hintPrev)
+        external
+        whenNotPaused
+    {
+        if (energyWh == 0) revert ZeroEnergy();
+        if (energyWh > MAX_ENERGY_WH) revert EnergyOutOfRange(energyWh, MAX_ENERGY_WH);
+        if (pricePerKWh == 0) revert ZeroPrice();
+        if (pricePerKWh > MAX_PRICE_PER_KWH) revert PriceOutOfRange(pricePerKWh, MAX_PRICE_PER_KWH);
+        Window storage window = _requireOrdering(windowId);
+        (uint256 id, bool registered) = registry.registrationOf(msg.sender);
+        if (!registered) revert NotRegistered(msg.sender);
+
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        if (book[id].live) revert AlreadyHasOrder(windowId, msg.sender);
+
+        bool isBid = side == Side.Buy;
+        uint256 hintId = hintPrev == address(0) ? 0 : registry.prosumerIdOf(hintPrev);
+        (uint32 prev, uint32 next) = _position(book, window, isBid, pricePerKWh, hintId);
+
+        uint32 id32 = uint32(id);
+        book[id32] = Order({
+            prev: prev,
+            next: next,
+            energyWh: uint32(energyWh),
+            filledWh: 0,
+            price: uint96(pricePerKWh),
+            side: side,
+            live: true
+        });
+        if (prev == 0) {
+            if (isBid) window.bidHead = id32;
+            else window.askHead = id32;
+        } else {
+            book[prev].next = id32;
+        }
+        if (next != 0) book[next].prev = id32;
+        ++window.orderCount;
+        emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function cancelOrder(uint256 windowId) external {
+        Window storage window = _requireOrdering(windowId);
+        uint256 id = registry.prosumerIdOf(msg.sender);
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        Order storage order = book[id];
+        if (id == 0 || !order.live) revert NoLiveOrder(windowId, msg.sender);
+
+        (uint32 prev, uint32 next) = (order.prev, order.next);
+        if (prev == 0) {
+            if (order.side == Side.Buy) window.bidHead = next;
+            else window.askHead = next;
+        } else {
+            book[prev].next = next;
+        }
+        if (next != 0) book[next].prev = prev;
+        order.prev = 0;
+        order.next = 0;
+        order.live = false;
+        --window.orderCount;
+        emit OrderCancelled(windowId, msg.sender);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function findHint(uint256 windowId, Side side, uint256 pricePerKWh) external view returns (address hintPrev) {
+        (uint32 prev,) = _position(_orders[windowId], _windows[windowId], side == Side.Buy, pricePerKWh, 0);
+        return prev == 0 ? address(0) : registry.accountOf(prev);
+    }
+
+    // ---------------------------------------------------------------- clearing
+
+    /// @inheritdoc IEnergyMarket
+    function closeWindow(uint256 windowId, uint256 maxSteps) public returns (bool done) {
+        if (maxSteps == 0) revert ZeroMaxSteps();
+        Window storage window = _windows[windowId];
+        WindowStatus status = window.status;
+        if (status == WindowStatus.None) revert WindowNotFound(windowId);
+        if (status >= WindowStatus.Cleared) revert WindowAlreadyCleared(windowId);
+        uint256 readyAt = windowId + windowDuration;
+        if (block.timestamp < readyAt) revert TooEarly(windowId, readyAt);
+        if (status == WindowStatus.Open) {
+            window.status = WindowStatus.Closing;
+            window.bidCursor = window.bidHead;
+            window.askCursor = window.askHead;
+        }
+        return _clear(windowId, window, maxSteps);
+    }
+
+    /// @dev Progress of the clearing walk, held in memory during a call.
+    struct Walk {
+        uint32 bidId;
+        uint32 askId;
+        uint256 tradeCount;
+        uint256 traderCount;
+        uint256 clearedWh;
+    }
+
+    /// @dev The clearing walk from the stored cursors, at most `maxSteps` trades; fixes the price at the end.
+    function _clear(uint256 windowId, Window storage window, uint256 maxSteps) private returns (bool done) {
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        Walk memory walk = Walk({
+            bidId: window.bidCursor,
+            askId: window.askCursor,
+            tradeCount: window.tradeCount,
+            traderCount: window.traderCount,
+            clearedWh: window.clearedEnergyWh
+        });
+        for (uint256 steps;; ++steps) {
+            if (walk.bidId == 0 || walk.askId == 0) break;
+            Order storage bid = book[walk.bidId];
+            Order storage ask = book[walk.askId];
+            if (!UniformPriceClearing.crosses(bid.price, ask.price)) break;
+            if (steps == maxSteps) {
+                _saveWalk(window, walk);
+                return false;
+            }
+            _match(windowId, walk, bid, ask);
+        }
+
+        uint256 price = walk.tradeCount == 0 ? 0 : _marginalPrice(windowId, book, walk);
+        _saveWalk(window, walk);
+        window.status = WindowStatus.Cleared;
+        window.clearingPrice = uint96(price);
+        emit WindowCleared(windowId, price, walk.clearedWh, walk.tradeCount);
+        return true;
+    }
+
+    /// @dev One step of the walk: trades `min(remaining bid, remaining ask)` and moves past filled orders.
+    function _match(uint256 windowId, Walk memory walk, Order storage bid, Order storage ask) private {
+        (uint32 bidFilled, uint32 askFilled) = (bid.filledWh, ask.filledWh);
+        uint32 quantity =
+            uint32(UniformPriceClearing.matchQuantity(bid.energyWh - bidFilled, ask.energyWh - askFilled));
+        if (bidFilled == 0) ++walk.traderCount;
+        if (askFilled == 0) ++walk.traderCount;
+        bid.filledWh = bidFilled + quantity;
+        ask.filledWh = askFilled + quantity;
+
+        uint256 index = walk.tradeCount;
+        mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
+        tradeSlots[index >> 1] = TradeRecord.write(
+            tradeSlots[index >> 1], index & 1, TradeRecord.encode(walk.bidId, walk.askId, quantity)
+        );
+        emit TradeMatched(
+            windowId, index, registry.accountOf(walk.bidId), registry.accountOf(walk.askId), quantity
+        );
+        walk.tradeCount = index + 1;
+        walk.clearedWh += quantity;
+        if (bidFilled + quantity == bid.energyWh) walk.bidId = bid.next;
+        if (askFilled + quantity == ask.energyWh) walk.askId = ask.next;
+    }
+
+    function _saveWalk(Window storage window, Walk memory walk) private {
+        (window.bidCursor, window.askCursor) = (walk.bidId, walk.askId);
+        (window.tradeCount, window.traderCount) = (uint32(walk.tradeCount), uint32(walk.traderCount));
+        window.clearedEnergyWh = uint64(walk.clearedWh);
+    }
+
+    /// @dev Rule 3 of the clearing rule, from the last trade and the first unmatched bid and ask.
+    function _marginalPrice(uint256 windowId, mapping(uint256 => Order) storage book, Walk memory walk)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 last = walk.tradeCount - 1;
+        (uint32 bidId, uint32 askId,,,) =
+            TradeRecord.decode(TradeRecord.read(_tradeSlots[windowId][last >> 1], last & 1));
+        Order storage bid = book[bidId];
+        Order storage ask = book[askId];
+        return UniformPriceClearing.price(
+            UniformPriceClearing.Marginal({
+                bidPrice: bid.price,
+                bidPartlyFilled: bid.filledWh < bid.energyWh,
+                askPrice: ask.price,
+                askPartlyFilled: ask.filledWh < ask.energyWh,
+                hasNextBid: walk.bidId != 0,
+                nextBidPrice: book[walk.bidId].price,
+                hasNextAsk: walk.askId != 0,
+                nextAskPrice: book[walk.askId].price
+            })
+        );
+    }
+
+    // ---------------------------------------------------------------- readings and settlement
+
+    /// @inheritdoc IEnergyMarket
+    function submitMeterReadings(
+        uint256 windowId,
+        address[] calldata prosumers,
+        uint256[] calldata importedWh,
+        uint256[] calldata exportedWh
+    ) external onlyRole(ORACLE_ROLE) {
+        uint256 count = prosumers.length;
+        if (importedWh.length != count || exportedWh.length != count) {
+            revert LengthMismatch(count, importedWh.length, exportedWh.length);
+        }
+        Window storage window = _windows[windowId];
+        WindowStatus status = window.status;
+        if (status == WindowStatus.None) revert WindowNotFound(windowId);
+        if (status < WindowStatus.Cleared) revert WindowNotCleared(windowId);
+        if (status > WindowStatus.Cleared) revert SettlementStarted(windowId);
+        uint256 readyAt = windowId + 2 * windowDuration;
+        if (block.timestamp < readyAt) revert TooEarly(windowId, readyAt);
+
+        uint256 readingCount = window.readingCount;
+        for (uint256 i; i < count; ++i) {
+            if (_recordReading(windowId, prosumers[i], importedWh[i], exportedWh[i])) ++readingCount;
+        }
+        window.readingCount = uint32(readingCount);
+    }
+
+    /// @dev Stores one reading; returns true when it is the first reading of a trader of the window.
+    function _recordReading(uint256 windowId, address prosumer, uint256 imported, uint256 exported)
+        private
+        returns (bool firstOfTrader)
+    {
+        if (imported > MAX_ENERGY_WH || exported > MAX_ENERGY_WH) {
+            revert ReadingOutOfRange(prosumer, imported, exported);
+        }
+        uint256 id = registry.prosumerIdOf(prosumer);
+        if (id == 0) revert NotRegistered(prosumer);
+        Reading storage reading = _readings[windowId][id];
+        firstOfTrader = !reading.submitted && _orders[windowId][id].filledWh != 0;
+        reading.submitted = true;
+        reading.importedWh = uint32(imported);
+        reading.exportedWh = uint32(exported);
+        emit MeterReadingSubmitted(windowId, prosumer, imported, exported);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function settleWindow(uint256 windowId, uint256 maxSteps) external nonReentrant returns (bool done) {
+        return _settle(windowId, maxSteps);
+    }
+
+    function _settle(uint256 windowId, uint256 maxSteps) private returns (bool done) {
+        if (maxSteps == 0) revert ZeroMaxSteps();
+        Window storage window = _windows[windowId];
+        WindowStatus status = window.status;
+        if (status == WindowStatus.None) revert WindowNotFound(windowId);
+        if (status < WindowStatus.Cleared) revert WindowNotCleared(windowId);
+        if (status == WindowStatus.Settled) revert WindowAlreadySettled(windowId);
+        if (status == WindowStatus.Cleared) {
+            uint256 readyAt = _settleReadyAt(windowId, window);
+            if (block.timestamp < readyAt) revert TooEarly(windowId, readyAt);
+            window.status = WindowStatus.Settling;
+        }
+
+        uint256 tradeCount = window.tradeCount;
+        uint256 index = window.settledCount;
+        uint256 end = tradeCount - index > maxSteps ? index + maxSteps : tradeCount;
+        uint256 accepted = window.acceptedCount;
+        uint256 price = window.clearingPrice;
+        for (; index < end; ++index) {
+            if (_settleTrade(windowId, index, price)) ++accepted;
+        }
+        window.settledCount = uint32(index);
+        window.acceptedCount = uint32(accepted);
+        if (index < tradeCount) return false;
+
+        window.status = WindowStatus.Settled;
+        emit WindowSettled(windowId, accepted, tradeCount - accepted);
+        _advanceFirstUnsettled();
+        return true;
+    }
+
+    /// @dev Applies the settlement rule to one trade; effects before the token transfer, undone if it fails.
+    function _settleTrade(uint256 windowId, uint256 index, uint256 price) private returns (bool accepted) {
+        (uint32 buyerId, uint32 sellerId, uint32 energyWh,,) =
+            TradeRecord.decode(TradeRecord.read(_tradeSlots[windowId][index >> 1], index & 1));
+        Reading storage buyerReading = _readings[windowId][buyerId];
+        Reading storage sellerReading = _readings[windowId][sellerId];
+        uint256 cost = UniformPriceClearing.cost(energyWh, price);
+
+        RejectReason reason = _meterCheck(buyerReading, sellerReading, energyWh);
+        if (reason == RejectReason.None) {
+            address buyer = registry.accountOf(buyerId);
+            reason = RejectReason.InsufficientFunds;
+            if (_canPay(buyer, cost)) {
+                sellerReading.acceptedSoldWh += energyWh;
+                buyerReading.acceptedBoughtWh += energyWh;
+                _setOutcome(windowId, index, TradeStatus.Accepted, RejectReason.None);
+                if (token.trySafeTransferFrom(buyer, registry.accountOf(sellerId), cost)) {
+                    emit TradeSettled(windowId, index, TradeStatus.Accepted, RejectReason.None, cost);
+                    return true;
+                }
+                sellerReading.acceptedSoldWh -= energyWh;
+                buyerReading.acceptedBoughtWh -= energyWh;
+            }
+        }
+        _setOutcome(windowId, index, TradeStatus.Rejected, reason);
+        emit TradeSettled(windowId, index, TradeStatus.Rejected, reason, 0);
+        return false;
+    }
+
+    /// @dev Rules 1 to 3: readings present, seller exported enough, buyer imported enough (cumulative).
+    function _meterCheck(Reading storage buyerReading, Reading storage sellerReading, uint256 energyWh)
+        private
+        view
+        returns (RejectReason)
+    {
+        if (!sellerReading.submitted || !buyerReading.submitted) return RejectReason.MissingReading;
+        if (sellerReading.acceptedSoldWh + energyWh > sellerReading.exportedWh) {
+            return RejectReason.SellerShortfall;
+        }
+        if (buyerReading.acceptedBoughtWh + energyWh > buyerReading.importedWh) {
+            return RejectReason.BuyerShortfall;
+        }
+        return RejectReason.None;
+    }
+
+    function _setOutcome(uint256 windowId, uint256 index, TradeStatus status, RejectReason reason) private {
+        mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
+        uint256 slotValue = tradeSlots[index >> 1];
+        uint256 record = TradeRecord.withOutcome(TradeRecord.read(slotValue, index & 1), uint8(status), uint8(reason));
+        tradeSlots[index >> 1] = TradeRecord.write(slotValue, index & 1, record);
+    }
+
+    /// @dev Rule 4: the buyer's balance and allowance to the market both cover `cost`. A token call that
+    /// fails or answers malformed data counts as not covering it.
+    function _canPay(address buyer, uint256 cost) private view returns (bool) {
+        return _readUint(abi.encodeCall(IERC20.balanceOf, (buyer))) >= cost
+            && _readUint(abi.encodeCall(IERC20.allowance, (buyer, address(this)))) >= cost;
+    }
+
+    function _readUint(bytes memory data) private view returns (uint256 value) {
+        (bool ok, bytes memory result) = address(token).staticcall(data);
+        if (!ok || result.length < 32) return 0;
+        value = abi.decode(result, (uint256));
+    }
+
+    function _settleReadyAt(uint256 windowId, Window storage window) private view returns (uint256) {
+        uint256 deliveryOver = windowId + 2 * windowDuration;
+        return window.readingCount == window.traderCount ? deliveryOver : deliveryOver + settlementGrace;
+    }
+
+    function _advanceFirstUnsettled() private {
+        uint256 first = _firstUnsettled;
+        uint256 length = _openedWindows.length;
+        while (first < length && _windows[_openedWindows[first]].status == WindowStatus.Settled) {
+            ++first;
+        }
+        _firstUnsettled = first;
+    }
+
+    // ---------------------------------------------------------------- automation
+
+    /// @notice What is due now, oldest window first: close a window that has ended, settle a window that is
+    /// ready, then open the current window. `performData` is `abi.encode(UpkeepAction, windowId, maxSteps)`.
+    function checkUpkeep(bytes calldata) external view returns (bool upkeepNeeded, bytes memory performData) {
+        (UpkeepAction action, uint256 windowId, uint256 maxSteps) = _dueUpkeep();
+        upkeepNeeded = action != UpkeepAction.None;
+        performData = abi.encode(action, windowId, maxSteps);
+    }
+
+    /// @notice Runs one due action. Anyone may call; `performData` is re-validated, never trusted: an action
+    /// that is not due reverts with the market's named error, and the batch size is capped.
+    function performUpkeep(bytes calldata performData) external nonReentrant {
+        if (performData.length != 96) revert InvalidPerformData();
+        (uint256 rawAction, uint256 windowId, uint256 maxSteps) = abi.decode(performData, (uint256, uint256, uint256));
+        if (rawAction == uint256(UpkeepAction.Open)) {
+            if (windowId != currentWindow()) revert UpkeepNotNeeded(UpkeepAction.Open, windowId);
+            openWindow();
+        } else if (rawAction == uint256(UpkeepAction.Close)) {
+            closeWindow(windowId, _boundSteps(maxSteps, MAX_UPKEEP_CLOSE_STEPS));
+        } else if (rawAction == uint256(UpkeepAction.Settle)) {
+            _settle(windowId, _boundSteps(maxSteps, MAX_UPKEEP_SETTLE_STEPS));
+        } else {
+            revert InvalidPerformData();
+        }
+    }
+
+    function _dueUpkeep() private view returns (UpkeepAction, uint256, uint256) {
+        uint256 length = _openedWindows.length;
+        uint256 first = _firstUnsettled;
+        uint256 end = length - first > MAX_UPKEEP_SCAN ? first + MAX_UPKEEP_SCAN : length;
+        for (uint256 i = first; i < end; ++i) {
+            uint256 windowId = _openedWindows[i];
+            Window storage window = _windows[windowId];
+            WindowStatus status = window.status;
+            if (status == WindowStatus.Open || status == WindowStatus.Closing) {
+                if (block.timestamp >= windowId + windowDuration) {
+                    return (UpkeepAction.Close, windowId, MAX_UPKEEP_CLOSE_STEPS);
+                }
+            } else if (status == WindowStatus.Settling) {
+                return (UpkeepAction.Settle, windowId, MAX_UPKEEP_SETTLE_STEPS);
+            } else if (status == WindowStatus.Cleared && block.timestamp >= _settleReadyAt(windowId, window)) {
+                return (UpkeepAction.Settle, windowId, MAX_UPKEEP_SETTLE_STEPS);
+            }
+        }
+        uint256 current = currentWindow();
+        if (_windows[current].status == WindowStatus.None) return (UpkeepAction.Open, current, 0);
+        return (UpkeepAction.None, 0, 0);
+    }
+
+    function _boundSteps(uint256 requested, uint256 max) private pure returns (uint256) {
+        return requested == 0 || requested > max ? max : requested;
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IEnergyMarket
+    function getWindow(uint256 windowId)
+        external
+        view
+        returns (
+            WindowStatus status,
+            uint256 clearingPrice,
+            uint256 clearedEnergyWh,
+            uint256 orderCount,
+            uint256 tradeCount,
+            uint256 settledCount
+        )
+    {
+        Window storage window = _windows[windowId];
+        return (
+            window.status,
+            window.clearingPrice,
+            window.clearedEnergyWh,
+            window.orderCount,
+            window.tradeCount,
+            window.settledCount
+        );
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function getOrder(uint256 windowId, address prosumer)
+        external
+        view
+        returns (Side side, uint256 energyWh, uint256 pricePerKWh, uint256 filledWh, bool live)
+    {
+        uint256 id = registry.prosumerIdOf(prosumer);
+        if (id == 0) return (Side.Buy, 0, 0, 0, false);
+        Order storage order = _orders[windowId][id];
+        return (order.side, order.energyWh, order.price, order.filledWh, order.live);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function getTrade(uint256 windowId, uint256 index)
+        external
+        view
+        returns (address buyer, address seller, uint256 energyWh, TradeStatus status, RejectReason reason)
+    {
+        uint256 tradeCount = _windows[windowId].tradeCount;
+        if (index >= tradeCount) revert TradeIndexOutOfRange(windowId, index, tradeCount);
+        uint256 record = TradeRecord.read(_tradeSlots[windowId][index >> 1], index & 1);
+        (uint32 buyerId, uint32 sellerId, uint32 energy, uint8 rawStatus, uint8 rawReason) = TradeRecord.decode(record);
+        buyer = registry.accountOf(buyerId);
+        seller = registry.accountOf(sellerId);
+        energyWh = energy;
+        status = TradeStatus(rawStatus);
+        reason = RejectReason(rawReason);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function getReading(uint256 windowId, address prosumer)
+        external
+        view
+        returns (bool submitted, uint256 importedWh, uint256 exportedWh)
+    {
+        Reading storage reading = _readings[windowId][registry.prosumerIdOf(prosumer)];
+        return (reading.submitted, reading.importedWh, reading.exportedWh);
+    }
+
+    /// @notice Traders of a window (prosumers with a filled order) and how many of them have a reading.
+    function readingProgress(uint256 windowId) external view returns (uint256 traderCount, uint256 readingCount) {
+        Window storage window = _windows[windowId];
+        return (window.traderCount, window.readingCount);
+    }
+
+    /// @notice Earliest time settlement of a cleared window may start, given the readings so far.
+    function settleReadyAt(uint256 windowId) external view returns (uint256) {
+        return _settleReadyAt(windowId, _windows[windowId]);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Reverts unless `windowId` is open and its hour has not ended.
+    function _requireOrdering(uint256 windowId) private view returns (Window storage window) {
+        window = _windows[windowId];
+        if (window.status != WindowStatus.Open) revert WindowNotOpen(windowId);
+        uint256 closesAt = windowId + windowDuration;
+        if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
+    }
+
+    /// @dev Where a new order at `price` goes: after every order that precedes it. Starts at the hint when it
+    /// is a live order on the same side (walking back while the hint does not precede), else at the head.
+    function _position(
+        mapping(uint256 => Order) storage book,
+        Window storage window,
+        bool isBid,
+        uint256 price,
+        uint256 hintId
+    ) private view returns (uint32 prev, uint32 next) {
+        if (hintId != 0) {
+            Order storage hint = book[hintId];
+            if (hint.live && (hint.side == Side.Buy) == isBid) {
+                prev = uint32(hintId);
+                while (prev != 0 && !UniformPriceClearing.precedes(isBid, book[prev].price, price)) {
+                    prev = book[prev].prev;
+                }
+            }
+        }
+        next = prev == 0 ? (isBid ? window.bidHead : window.askHead) : book[prev].next;
+        while (next != 0 && UniformPriceClearing.precedes(isBid, book[next].price, price)) {
+            prev = next;
+            next = book[next].next;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AutomationCompatibleInterface} from
+    "@chainlink/contracts/src/v0.8/automation/interfaces/AutomationCompatibleInterface.sol";
+
+/// @title IEnergyMarket
+/// @notice Hourly peer-to-peer energy market: one order per prosumer per window, a sorted order book,
+/// uniform-price clearing and settlement of every trade against smart-meter readings and buyer funds.
+/// @dev Energy in Wh, prices in token base units per kWh, cost of a trade `energyWh * price / 1000` rounded down.
+/// A window is identified by its start time `w`; see docs/protocol.md for the lifecycle.
+interface IEnergyMarket is AutomationCompatibleInterface {
+    enum Side {
+        Buy,
+        Sell
+    }
+
+    enum WindowStatus {
+        None,
+        Open,
+        Closing,
+        Cleared,
+        Settling,
+        Settled
+    }
+
+    enum TradeStatus {
+        Pending,
+        Accepted,
+        Rejected
+    }
+
+    enum RejectReason {
+        None,
+        MissingReading,
+        SellerShortfall,
+        BuyerShortfall,
+        InsufficientFunds
+    }
+
+    /// @notice What `checkUpkeep` asks `performUpkeep` to do.
+    enum UpkeepAction {
+        None,
+        Open,
+        Close,
+        Settle
+    }
+
+    event WindowOpened(uint256 indexed windowId);
+    event OrderPlaced(
+        uint256 indexed windowId, address indexed prosumer, Side side, uint256 energyWh, uint256 pricePerKWh
+    );
+    event OrderCancelled(uint256 indexed windowId, address indexed prosumer);
+    event TradeMatched(
+        uint256 indexed windowId, uint256 indexed tradeIndex, address buyer, address seller, uint256 energyWh
+    );
+    event WindowCleared(
+        uint256 indexed windowId, uint256 clearingPrice, uint256 clearedEnergyWh, uint256 tradeCount
+    );
+    event MeterReadingSubmitted(
+        uint256 indexed windowId, address indexed prosumer, uint256 importedWh, uint256 exportedWh
+    );
+    event TradeSettled(
+        uint256 indexed windowId, uint256 indexed tradeIndex, TradeStatus status, RejectReason reason, uint256 cost
+    );
+    event WindowSettled(uint256 indexed windowId, uint256 acceptedCount, uint256 rejectedCount);
+
+    error ZeroAddress();
+    error InvalidWindowDuration(uint256 windowDuration);
+    error WindowAlreadyExists(uint256 windowId);
+    error WindowNotFound(uint256 windowId);
+    error WindowNotOpen(uint256 windowId);
+    error OrderingClosed(uint256 windowId, uint256 closedAt);
+    error NotRegistered(address account);
+    error AlreadyHasOrder(uint256 windowId, address prosumer);
+    error NoLiveOrder(uint256 windowId, address prosumer);
+    error ZeroEnergy();
+    error ZeroPrice();
+    error EnergyOutOfRange(uint256 energyWh, uint256 maxEnergyWh);
+    error PriceOutOfRange(uint256 pricePerKWh, uint256 maxPricePerKWh);
+    error BookFull(uint256 windowId, uint256 maxOrders);
+    error ZeroMaxSteps();
+    error TooEarly(uint256 windowId, uint256 readyAt);
+    error WindowAlreadyCleared(uint256 windowId);
+    error WindowNotCleared(uint256 windowId);
+    error SettlementStarted(uint256 windowId);
+    error WindowAlreadySettled(uint256 windowId);
+    error LengthMismatch(uint256 prosumers, uint256 importedWh, uint256 exportedWh);
+    error ReadingOutOfRange(address prosumer, uint256 importedWh, uint256 exportedWh);
+    error TradeIndexOutOfRange(uint256 windowId, uint256 index, uint256 tradeCount);
+    error InvalidPerformData();
+    error UpkeepNotNeeded(UpkeepAction action, uint256 windowId);
+
+    /// @notice Length of a market window in seconds.
+    function windowDuration() external view returns (uint256);
+
+    /// @notice Grace period after `w + 2d` after which settlement may start without every reading.
+    function settlementGrace() external view returns (uint256);
+
+    /// @notice Start of the window holding `block.timestamp`.
+    function currentWindow() external view returns (uint256);
+
+    /// @notice Opens `currentWindow()` for orders. Anyone may call.
+    /// @return windowId The window opened.
+    function openWindow() external returns (uint256 windowId);
+
+    /// @notice Places the caller's order in an open window.
+    /// @param hintPrev The prosumer whose order should come just before on that side, or address(0) for the
+    /// head. A correct hint makes insertion O(1); a wrong one costs gas (a walk), never correctness.
+    function placeOrder(uint256 windowId, Side side, uint256 energyWh, uint256 pricePerKWh, address hintPrev)
+        external;
+
+    /// @notice Cancels the caller's live order while the window is open; a new order may then be placed.
+    function cancelOrder(uint256 windowId) external;
+
+    /// @notice The `hintPrev` for an order at `pricePerKWh` on `side` placed now (address(0): the head).
+    /// @dev O(book size); meant for off-chain callers.
+    function findHint(uint256 windowId, Side side, uint256 pricePerKWh) external view returns (address hintPrev);
+
+    /// @notice Runs at most `maxSteps` matches of the clearing walk of a window that has ended; resumable.
+    /// @dev Gas is bounded by a constant plus `maxSteps` times a per-trade bound. Anyone may call.
+    /// @return done True once the clearing price is fixed and `WindowCleared` was emitted.
+    function closeWindow(uint256 windowId, uint256 maxSteps) external returns (bool done);
+
+    /// @notice Records the measured import and export of prosumers for the delivery hour of `windowId`.
+    /// @dev Oracle only; from `windowId + 2d` until settlement starts. A later call overwrites a reading.
+    function submitMeterReadings(
+        uint256 windowId,
+        address[] calldata prosumers,
+        uint256[] calldata importedWh,
+        uint256[] calldata exportedWh
+    ) external;
+
+    /// @notice Settles at most `maxSteps` trades of a cleared window in trade order; resumable.
+    /// @dev From `w + 2d` once every trader has a reading, or from `w + 2d + settlementGrace`. Anyone may call.
+    /// @return done True once every trade is settled and `WindowSettled` was emitted.
+    function settleWindow(uint256 windowId, uint256 maxSteps) external returns (bool done);
+
+    /// @notice State of a window.
+    function getWindow(uint256 windowId)
+        external
+        view
+        returns (
+            WindowStatus status,
+            uint256 clearingPrice,
+            uint256 clearedEnergyWh,
+            uint256 orderCount,
+            uint256 tradeCount,
+            uint256 settledCount
+        );
+
+    /// @notice The order of `prosumer` in `windowId` (live false: none, or cancelled).
+    function getOrder(uint256 windowId, address prosumer)
+        external
+        view
+        returns (Side side, uint256 energyWh, uint256 pricePerKWh, uint256 filledWh, bool live);
+
+    /// @notice Trade number `index` of `windowId`, in walk order.
+    function getTrade(uint256 windowId, uint256 index)
+        external
+        view
+        returns (address buyer, address seller, uint256 energyWh, TradeStatus status, RejectReason reason);
+
+    /// @notice The meter reading of `prosumer` for the delivery hour of `windowId`.
+    function getReading(uint256 windowId, address prosumer)
+        external
+        view
+        returns (bool submitted, uint256 importedWh, uint256 exportedWh);
+}
