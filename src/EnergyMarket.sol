@@ -600,6 +600,30 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         return (reading.submitted, reading.importedWh, reading.exportedWh);
     }
 
+    /// @inheritdoc IEnergyMarket
+    function getBook(uint256 windowId, Side side, uint256 offset, uint256 limit)
+        external
+        view
+        returns (address[] memory prosumers)
+    {
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        Window storage window = _windows[windowId];
+        uint32 id = side == Side.Buy ? window.bidHead : window.askHead;
+        for (; id != 0 && offset != 0; --offset) {
+            id = book[id].next;
+        }
+        if (limit > window.orderCount) limit = window.orderCount;
+        prosumers = new address[](limit);
+        uint256 count;
+        for (; id != 0 && count < limit; ++count) {
+            prosumers[count] = registry.accountOf(id);
+            id = book[id].next;
+        }
+        assembly ("memory-safe") {
+            mstore(prosumers, count)
+        }
+    }
+
     /// @notice Traders of a window (prosumers with a filled order) and how many of them have a reading.
     function readingProgress(uint256 windowId) external view returns (uint256 traderCount, uint256 readingCount) {
         Window storage window = _windows[windowId];

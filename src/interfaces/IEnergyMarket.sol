@@ -78,7 +78,6 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     error ZeroPrice();
     error EnergyOutOfRange(uint256 energyWh, uint256 maxEnergyWh);
     error PriceOutOfRange(uint256 pricePerKWh, uint256 maxPricePerKWh);
-    error BookFull(uint256 windowId, uint256 maxOrders);
     error ZeroMaxSteps();
     error TooEarly(uint256 windowId, uint256 readyAt);
     error WindowAlreadyCleared(uint256 windowId);
@@ -160,6 +159,13 @@ interface IEnergyMarket is AutomationCompatibleInterface {
         external
         view
         returns (address buyer, address seller, uint256 energyWh, TradeStatus status, RejectReason reason);
+
+    /// @notice Up to `limit` live orders of one side in book order (best price first, then time), skipping
+    /// the first `offset`.
+    function getBook(uint256 windowId, Side side, uint256 offset, uint256 limit)
+        external
+        view
+        returns (address[] memory prosumers);
 
     /// @notice The meter reading of `prosumer` for the delivery hour of `windowId`.
     function getReading(uint256 windowId, address prosumer)
