@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IEnergyMarket} from "../../src/interfaces/IEnergyMarket.sol";
+import {ClearingModel} from "../utils/ClearingModel.sol";
+import {MarketFixture} from "../utils/MarketFixture.sol";
+
+/// @notice Random books (many equal prices, random and wrong hints, cancels and replacements) cleared on-chain
+/// in random batch sizes must equal the independent model, trade by trade.
+contract ClearingDifferentialTest is MarketFixture {
+    uint256 internal constant PROSUMERS = 24;
+    uint256 internal constant MAX_ACTIONS = 48;
+    uint256 internal constant PRICE_LEVELS = 6;
+    uint256 internal constant MAX_ENERGY = 9;
+
+    address[] internal people;
+
+    function setUp() public override {
+        super.setUp();
+        people = _prosumers(PROSUMERS);
+    }
+
+    function testFuzz_closeWindow_matchesModel(uint256 seed, uint256 actionCount, uint256 maxSteps) public {
+        actionCount = bound(actionCount, 1, MAX_ACTIONS);
+        maxSteps = bound(maxSteps, 1, 6);
+        uint256 w = _open();
+
+        ClearingModel.ModelOrder[] memory live = new ClearingModel.ModelOrder[](PROSUMERS);
+        bool[] memory has = new bool[](PROSUMERS);
+        uint256 seq;
+        for (uint256 k; k < actionCount; ++k) {
+            uint256 r = uint256(keccak256(abi.encode(seed, k)));
+            uint256 who = r % PROSUMERS;
+            if (has[who]) {
+                if ((r >> 8) % 3 != 0) continue; // mostly keep existing orders
+                vm.prank(people[who]);
+                market.cancelOrder(w);
+                has[who] = false;
+                continue;
+            }
+            bool isBid = (r >> 16) % 2 == 0;
+            uint256 energy = 1 + (r >> 24) % MAX_ENERGY;
+            uint256 price = 1 + (r >> 32) % PRICE_LEVELS;
+            address hint = _hint(w, isBid ? BUY : SELL, price, r >> 40);
+            vm.prank(people[who]);
+            market.placeOrder(w, isBid ? BUY : SELL, energy, price, hint);
+            live[who] = ClearingModel.ModelOrder(who, isBid, energy, price, seq++, 0);
+            has[who] = true;
+        }
+
+        ClearingModel.Result memory expected = ClearingModel.clear(_liveOrders(live, has));
+
+        _warpToClose(w);
+        uint256 calls;
+        while (!market.closeWindow(w, maxSteps)) {
+            ++calls;
+            assertLe(calls * maxSteps, expected.trades.length, "more calls than batches");
+        }
+        assertEq(_price(w), expected.price, "price");
+        assertEq(_cleared(w), expected.cleared, "cleared energy");
+        assertEq(_tradeCount(w), expected.trades.length, "trade count");
+        for (uint256 t; t < expected.trades.length; ++t) {
+            _assertTrade(w, t, people[expected.trades[t].buyer], people[expected.trades[t].seller], expected.trades[t].energy);
+        }
+        _assertFills(w, expected.bids);
+        _assertFills(w, expected.asks);
+    }
+
+    /// @dev A hint that is right, at the head, random (possibly another side or no order), or an outsider.
+    function _hint(uint256 w, IEnergyMarket.Side side, uint256 price, uint256 r) internal returns (address) {
+        uint256 kind = r % 4;
+        if (kind == 0) return market.findHint(w, side, price);
+        if (kind == 1) return address(0);
+        if (kind == 2) return people[(r >> 4) % PROSUMERS];
+        return makeAddr("outsider");
+    }
+
+    function _liveOrders(ClearingModel.ModelOrder[] memory live, bool[] memory has)
+        internal
+        pure
+        returns (ClearingModel.ModelOrder[] memory orders)
+    {
+        orders = new ClearingModel.ModelOrder[](live.length);
+        uint256 n;
+        for (uint256 i; i < live.length; ++i) {
+            if (has[i]) orders[n++] = live[i];
+        }
+        assembly ("memory-safe") {
+            mstore(orders, n)
+        }
+    }
+
+    function _assertFills(uint256 w, ClearingModel.ModelOrder[] memory list) internal view {
+        for (uint256 i; i < list.length; ++i) {
+            (, uint256 energy, uint256 price, uint256 filled, bool isLive) = market.getOrder(w, people[list[i].owner]);
+            assertTrue(isLive, "live");
+            assertEq(energy, list[i].energy, "energy");
+            assertEq(price, list[i].price, "price of order");
+            assertEq(filled, list[i].filled, "filled");
+        }
+    }
+}
