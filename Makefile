@@ -20,13 +20,13 @@ build: install
 test: test-forge test-keeper
 
 test-forge: install
-	$(FORGE) test
+	$(FORGE) test --no-match-path "test/bench/*"
 
 test-keeper: install
 	@if [ -d keeper/test ]; then npx vitest run --root keeper; fi
 
 bench: install
-	$(FORGE) test --match-path 'test/bench/*' --isolate -vv
+	$(FORGE) test --match-path 'test/bench/*' -vv | grep -E '^\s+\|' | sed 's/^ *//'
 
 fmt: install
 	$(FORGE) fmt --check

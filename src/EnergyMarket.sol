@@ -402,7 +402,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         return true;
     }
 
-    /// @dev Applies the settlement rule to one trade; effects before the token transfer, undone if it fails.
+    /// @dev Applies the settlement rule to one trade.
     function _settleTrade(uint256 windowId, uint256 index, uint256 price) private returns (bool accepted) {
         (uint32 buyerId, uint32 sellerId, uint32 energyWh,,) =
             TradeRecord.decode(TradeRecord.read(_tradeSlots[windowId][index >> 1], index & 1));
@@ -412,19 +412,19 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
 
         RejectReason reason = _meterCheck(buyerReading, sellerReading, energyWh);
         if (reason == RejectReason.None) {
-            address buyer = registry.accountOf(buyerId);
-            reason = RejectReason.InsufficientFunds;
-            if (_canPay(buyer, cost)) {
-                sellerReading.acceptedSoldWh += energyWh;
-                buyerReading.acceptedBoughtWh += energyWh;
-                _setOutcome(windowId, index, TradeStatus.Accepted, RejectReason.None);
-                if (token.trySafeTransferFrom(buyer, registry.accountOf(sellerId), cost)) {
-                    emit TradeSettled(windowId, index, TradeStatus.Accepted, RejectReason.None, cost);
-                    return true;
-                }
-                sellerReading.acceptedSoldWh -= energyWh;
-                buyerReading.acceptedBoughtWh -= energyWh;
+            // Effects first; undone below if the transfer fails (rule 4: balance or allowance too small, or a
+            // token that returns false or reverts, is InsufficientFunds and must not block the window).
+            sellerReading.acceptedSoldWh += energyWh;
+            buyerReading.acceptedBoughtWh += energyWh;
+            _setOutcome(windowId, index, TradeStatus.Accepted, RejectReason.None);
+            (address buyer, address seller) = (registry.accountOf(buyerId), registry.accountOf(sellerId));
+            if (token.trySafeTransferFrom(buyer, seller, cost)) {
+                emit TradeSettled(windowId, index, TradeStatus.Accepted, RejectReason.None, cost);
+                return true;
             }
+            sellerReading.acceptedSoldWh -= energyWh;
+            buyerReading.acceptedBoughtWh -= energyWh;
+            reason = RejectReason.InsufficientFunds;
         }
         _setOutcome(windowId, index, TradeStatus.Rejected, reason);
         emit TradeSettled(windowId, index, TradeStatus.Rejected, reason, 0);
@@ -452,19 +452,6 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 slotValue = tradeSlots[index >> 1];
         uint256 record = TradeRecord.withOutcome(TradeRecord.read(slotValue, index & 1), uint8(status), uint8(reason));
         tradeSlots[index >> 1] = TradeRecord.write(slotValue, index & 1, record);
-    }
-
-    /// @dev Rule 4: the buyer's balance and allowance to the market both cover `cost`. A token call that
-    /// fails or answers malformed data counts as not covering it.
-    function _canPay(address buyer, uint256 cost) private view returns (bool) {
-        return _readUint(abi.encodeCall(IERC20.balanceOf, (buyer))) >= cost
-            && _readUint(abi.encodeCall(IERC20.allowance, (buyer, address(this)))) >= cost;
-    }
-
-    function _readUint(bytes memory data) private view returns (uint256 value) {
-        (bool ok, bytes memory result) = address(token).staticcall(data);
-        if (!ok || result.length < 32) return 0;
-        value = abi.decode(result, (uint256));
     }
 
     function _settleReadyAt(uint256 windowId, Window storage window) private view returns (uint256) {
