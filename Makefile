@@ -4,7 +4,7 @@ SHELL := /bin/bash
 FORGE := tools/foundry.sh forge
 STAMP := node_modules/.install-stamp
 
-.PHONY: install build test test-forge test-keeper bench fmt fmt-fix lint coverage clean
+.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench fmt fmt-fix lint coverage clean
 
 install: $(STAMP)
 
@@ -22,8 +22,17 @@ test: test-forge test-keeper
 test-forge: install
 	$(FORGE) test --no-match-path "test/bench/*"
 
-test-keeper: install
-	@if [ -d keeper/test ]; then npx vitest run --root keeper; fi
+test-keeper: build typecheck abi-check
+	npx vitest run --root keeper
+
+typecheck: install
+	npx tsc -p tsconfig.json
+
+abi: build
+	npx tsx keeper/scripts/gen-abi.ts
+
+abi-check: build
+	npx tsx keeper/scripts/gen-abi.ts --check
 
 bench: install
 	$(FORGE) test --match-path 'test/bench/*' -vv | grep -E '^\s+\|' | sed 's/^ *//'
@@ -34,7 +43,7 @@ fmt: install
 fmt-fix: install
 	$(FORGE) fmt
 
-lint: fmt
+lint: fmt typecheck
 	$(FORGE) lint src
 
 coverage: install

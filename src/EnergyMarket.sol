@@ -202,7 +202,11 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @inheritdoc IEnergyMarket
-    function findHint(uint256 windowId, Side side, uint256 pricePerKWh) external view returns (address hintPrev) {
+    function findHint(uint256 windowId, Side side, uint256 pricePerKWh)
+        external
+        view
+        returns (address hintPrev)
+    {
         (uint32 prev,) = _position(_orders[windowId], _windows[windowId], side == Side.Buy, pricePerKWh, 0);
         return prev == 0 ? address(0) : registry.accountOf(prev);
     }
@@ -450,7 +454,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     function _setOutcome(uint256 windowId, uint256 index, TradeStatus status, RejectReason reason) private {
         mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
         uint256 slotValue = tradeSlots[index >> 1];
-        uint256 record = TradeRecord.withOutcome(TradeRecord.read(slotValue, index & 1), uint8(status), uint8(reason));
+        uint256 record =
+            TradeRecord.withOutcome(TradeRecord.read(slotValue, index & 1), uint8(status), uint8(reason));
         tradeSlots[index >> 1] = TradeRecord.write(slotValue, index & 1, record);
     }
 
@@ -482,7 +487,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// that is not due reverts with the market's named error, and the batch size is capped.
     function performUpkeep(bytes calldata performData) external nonReentrant {
         if (performData.length != 96) revert InvalidPerformData();
-        (uint256 rawAction, uint256 windowId, uint256 maxSteps) = abi.decode(performData, (uint256, uint256, uint256));
+        (uint256 rawAction, uint256 windowId, uint256 maxSteps) =
+            abi.decode(performData, (uint256, uint256, uint256));
         if (rawAction == uint256(UpkeepAction.Open)) {
             if (windowId != currentWindow()) revert UpkeepNotNeeded(UpkeepAction.Open, windowId);
             openWindow();
@@ -509,7 +515,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
                 }
             } else if (status == WindowStatus.Settling) {
                 return (UpkeepAction.Settle, windowId, MAX_UPKEEP_SETTLE_STEPS);
-            } else if (status == WindowStatus.Cleared && block.timestamp >= _settleReadyAt(windowId, window)) {
+            } else if (status == WindowStatus.Cleared && block.timestamp >= _settleReadyAt(windowId, window))
+            {
                 return (UpkeepAction.Settle, windowId, MAX_UPKEEP_SETTLE_STEPS);
             }
         }
@@ -569,7 +576,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 tradeCount = _windows[windowId].tradeCount;
         if (index >= tradeCount) revert TradeIndexOutOfRange(windowId, index, tradeCount);
         uint256 record = TradeRecord.read(_tradeSlots[windowId][index >> 1], index & 1);
-        (uint32 buyerId, uint32 sellerId, uint32 energy, uint8 rawStatus, uint8 rawReason) = TradeRecord.decode(record);
+        (uint32 buyerId, uint32 sellerId, uint32 energy, uint8 rawStatus, uint8 rawReason) =
+            TradeRecord.decode(record);
         buyer = registry.accountOf(buyerId);
         seller = registry.accountOf(sellerId);
         energyWh = energy;
@@ -612,7 +620,11 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @notice Traders of a window (prosumers with a filled order) and how many of them have a reading.
-    function readingProgress(uint256 windowId) external view returns (uint256 traderCount, uint256 readingCount) {
+    function readingProgress(uint256 windowId)
+        external
+        view
+        returns (uint256 traderCount, uint256 readingCount)
+    {
         Window storage window = _windows[windowId];
         return (window.traderCount, window.readingCount);
     }

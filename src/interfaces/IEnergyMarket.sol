@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AutomationCompatibleInterface} from
-    "@chainlink/contracts/src/v0.8/automation/interfaces/AutomationCompatibleInterface.sol";
+import {
+    AutomationCompatibleInterface
+} from "@chainlink/contracts/src/v0.8/automation/interfaces/AutomationCompatibleInterface.sol";
 
 /// @title IEnergyMarket
 /// @notice Hourly peer-to-peer energy market: one order per prosumer per window, a sorted order book,
@@ -61,7 +62,11 @@ interface IEnergyMarket is AutomationCompatibleInterface {
         uint256 indexed windowId, address indexed prosumer, uint256 importedWh, uint256 exportedWh
     );
     event TradeSettled(
-        uint256 indexed windowId, uint256 indexed tradeIndex, TradeStatus status, RejectReason reason, uint256 cost
+        uint256 indexed windowId,
+        uint256 indexed tradeIndex,
+        TradeStatus status,
+        RejectReason reason,
+        uint256 cost
     );
     event WindowSettled(uint256 indexed windowId, uint256 acceptedCount, uint256 rejectedCount);
 
@@ -114,7 +119,10 @@ interface IEnergyMarket is AutomationCompatibleInterface {
 
     /// @notice The `hintPrev` for an order at `pricePerKWh` on `side` placed now (address(0): the head).
     /// @dev O(book size); meant for off-chain callers.
-    function findHint(uint256 windowId, Side side, uint256 pricePerKWh) external view returns (address hintPrev);
+    function findHint(uint256 windowId, Side side, uint256 pricePerKWh)
+        external
+        view
+        returns (address hintPrev);
 
     /// @notice Runs at most `maxSteps` matches of the clearing walk of a window that has ended; resumable.
     /// @dev Gas is bounded by a constant plus `maxSteps` times a per-trade bound. Anyone may call.

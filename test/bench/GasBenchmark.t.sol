@@ -50,10 +50,14 @@ contract GasBenchmark is MarketFixture {
         return TX_BASE + _calldataGas(data) + used - COLD_CALL;
     }
 
-    function _place(address who, uint256 w, IEnergyMarket.Side side, uint256 energy, uint256 price, address hint)
-        internal
-        returns (uint256)
-    {
+    function _place(
+        address who,
+        uint256 w,
+        IEnergyMarket.Side side,
+        uint256 energy,
+        uint256 price,
+        address hint
+    ) internal returns (uint256) {
         return _txGas(who, address(market), abi.encodeCall(market.placeOrder, (w, side, energy, price, hint)));
     }
 
@@ -83,7 +87,10 @@ contract GasBenchmark is MarketFixture {
         }
         address canceller = _newProsumer();
         _place(canceller, w, BUY, KWH, 5000 * PRICE_STEP, market.findHint(w, BUY, 5000 * PRICE_STEP));
-        _row("cancelOrder (middle of 5,000)", _txGas(canceller, address(market), abi.encodeCall(market.cancelOrder, (w))));
+        _row(
+            "cancelOrder (middle of 5,000)",
+            _txGas(canceller, address(market), abi.encodeCall(market.cancelOrder, (w)))
+        );
         vm.warp(block.timestamp + DURATION);
         _row("openWindow", _txGas(admin, address(market), abi.encodeCall(market.openWindow, ())));
     }
@@ -92,17 +99,32 @@ contract GasBenchmark is MarketFixture {
         string memory size = string.concat("N=", vm.toString(n));
         uint256 midPrice = (10_000 - n / 2) * PRICE_STEP + 1;
         address hint = market.findHint(w, BUY, midPrice);
-        _row(string.concat(size, ", findHint hint, middle"), _place(_newProsumer(), w, BUY, KWH, midPrice, hint));
+        _row(
+            string.concat(size, ", findHint hint, middle"),
+            _place(_newProsumer(), w, BUY, KWH, midPrice, hint)
+        );
         hint = market.findHint(w, BUY, PRICE_STEP);
-        _row(string.concat(size, ", findHint hint, tail"), _place(_newProsumer(), w, BUY, KWH, PRICE_STEP, hint));
-        _row(string.concat(size, ", no hint, head"), _place(_newProsumer(), w, BUY, KWH, (20_000 + n) * PRICE_STEP, address(0)));
-        _row(string.concat(size, ", no hint, middle (walks N/2)"), _place(_newProsumer(), w, BUY, KWH, midPrice, address(0)));
+        _row(
+            string.concat(size, ", findHint hint, tail"),
+            _place(_newProsumer(), w, BUY, KWH, PRICE_STEP, hint)
+        );
+        _row(
+            string.concat(size, ", no hint, head"),
+            _place(_newProsumer(), w, BUY, KWH, (20_000 + n) * PRICE_STEP, address(0))
+        );
+        _row(
+            string.concat(size, ", no hint, middle (walks N/2)"),
+            _place(_newProsumer(), w, BUY, KWH, midPrice, address(0))
+        );
     }
 
     // ------------------------------------------------------------ close, readings, settle
 
     /// @dev A window with `trades` bids and `trades` asks that match one to one (2 orders per trade).
-    function _crossingWindow(uint256 trades) internal returns (uint256 w, address[] memory buyers, address[] memory sellers) {
+    function _crossingWindow(uint256 trades)
+        internal
+        returns (uint256 w, address[] memory buyers, address[] memory sellers)
+    {
         w = market.currentWindow();
         if (_status(w) == IEnergyMarket.WindowStatus.None) market.openWindow();
         buyers = new address[](trades);
@@ -148,20 +170,58 @@ contract GasBenchmark is MarketFixture {
         uint256 perTrade = (gasLarge - gasSmall) / 200;
         uint256 fixedPart = gasSmall - perTrade * 100;
         maxClose = (TX_GAS_CAP - fixedPart) / perTrade;
-        console.log(string.concat("| close, marginal per trade | | ", vm.toString(perTrade), " (fixed part ", vm.toString(fixedPart), ") |"));
+        console.log(
+            string.concat(
+                "| close, marginal per trade | | ",
+                vm.toString(perTrade),
+                " (fixed part ",
+                vm.toString(fixedPart),
+                ") |"
+            )
+        );
 
         vm.warp(w1 + 2 * DURATION);
         uint256 readingsGas = _readingsGas(w1, b1, s1);
         perReading = readingsGas / 200;
-        console.log(string.concat("| submitMeterReadings, 200 prosumers | ", vm.toString(readingsGas), " | ", vm.toString(perReading), " per prosumer |"));
+        console.log(
+            string.concat(
+                "| submitMeterReadings, 200 prosumers | ",
+                vm.toString(readingsGas),
+                " | ",
+                vm.toString(perReading),
+                " per prosumer |"
+            )
+        );
         uint256 settleGas = _txGas(admin, address(market), abi.encodeCall(market.settleWindow, (w1, 100)));
         perSettle = settleGas / 100;
-        console.log(string.concat("| settleWindow, 100 accepted trades | ", vm.toString(settleGas), " | ", vm.toString(perSettle), " per trade |"));
+        console.log(
+            string.concat(
+                "| settleWindow, 100 accepted trades | ",
+                vm.toString(settleGas),
+                " | ",
+                vm.toString(perSettle),
+                " per trade |"
+            )
+        );
         _batchTable();
     }
 
     function _closeRow(uint256 trades, uint256 gas) internal pure {
-        console.log(string.concat("| close, ", vm.toString(trades), " trades / ", vm.toString(2 * trades), " orders | ", vm.toString(gas), " | ", vm.toString(gas / trades), " per trade, ", vm.toString(gas / (2 * trades)), " per order |"));
+        console.log(
+            string.concat(
+                "| close, ",
+                vm.toString(trades),
+                " trades / ",
+                vm.toString(2 * trades),
+                " orders | ",
+                vm.toString(gas),
+                " | ",
+                vm.toString(gas / trades),
+                " per trade, ",
+                vm.toString(gas / (2 * trades)),
+                " per order |"
+            )
+        );
     }
 
     function _batchTable() internal {
@@ -169,19 +229,44 @@ contract GasBenchmark is MarketFixture {
         console.log("| largest batch under 16,777,216 gas | steps |");
         console.log("|---|---|");
         console.log(string.concat("| closeWindow maxSteps (linear estimate) | ", vm.toString(maxClose), " |"));
-        console.log(string.concat("| submitMeterReadings prosumers (estimate) | ", vm.toString(TX_GAS_CAP / perReading), " |"));
-        console.log(string.concat("| settleWindow maxSteps (estimate) | ", vm.toString(TX_GAS_CAP / perSettle), " |"));
-        console.log(string.concat("| performUpkeep close batch (MAX_UPKEEP_CLOSE_STEPS) | ", vm.toString(market.MAX_UPKEEP_CLOSE_STEPS()), " |"));
-        console.log(string.concat("| performUpkeep settle batch (MAX_UPKEEP_SETTLE_STEPS) | ", vm.toString(market.MAX_UPKEEP_SETTLE_STEPS()), " |"));
+        console.log(
+            string.concat(
+                "| submitMeterReadings prosumers (estimate) | ", vm.toString(TX_GAS_CAP / perReading), " |"
+            )
+        );
+        console.log(
+            string.concat("| settleWindow maxSteps (estimate) | ", vm.toString(TX_GAS_CAP / perSettle), " |")
+        );
+        console.log(
+            string.concat(
+                "| performUpkeep close batch (MAX_UPKEEP_CLOSE_STEPS) | ",
+                vm.toString(market.MAX_UPKEEP_CLOSE_STEPS()),
+                " |"
+            )
+        );
+        console.log(
+            string.concat(
+                "| performUpkeep settle batch (MAX_UPKEEP_SETTLE_STEPS) | ",
+                vm.toString(market.MAX_UPKEEP_SETTLE_STEPS()),
+                " |"
+            )
+        );
         assertLe(market.MAX_UPKEEP_CLOSE_STEPS(), maxClose, "upkeep close batch fits the cap");
         assertLe(market.MAX_UPKEEP_SETTLE_STEPS(), TX_GAS_CAP / perSettle, "upkeep settle batch fits the cap");
         (uint256 w3,,) = _crossingWindow(maxClose + 5);
         uint256 gasAtMax = _closeGas(w3, maxClose);
-        console.log(string.concat("| closeWindow(", vm.toString(maxClose), ") measured | ", vm.toString(gasAtMax), " |"));
+        console.log(
+            string.concat(
+                "| closeWindow(", vm.toString(maxClose), ") measured | ", vm.toString(gasAtMax), " |"
+            )
+        );
         assertLe(gasAtMax, TX_GAS_CAP, "close at the largest batch fits the cap");
     }
 
-    function _readingsGas(uint256 w, address[] memory buyers, address[] memory sellers) internal returns (uint256) {
+    function _readingsGas(uint256 w, address[] memory buyers, address[] memory sellers)
+        internal
+        returns (uint256)
+    {
         uint256 n = buyers.length;
         address[] memory who = new address[](2 * n);
         uint256[] memory imported = new uint256[](2 * n);
@@ -190,7 +275,9 @@ contract GasBenchmark is MarketFixture {
             (who[2 * i], imported[2 * i]) = (buyers[i], KWH);
             (who[2 * i + 1], exported[2 * i + 1]) = (sellers[i], KWH);
         }
-        return _txGas(admin, address(market), abi.encodeCall(market.submitMeterReadings, (w, who, imported, exported)));
+        return _txGas(
+            admin, address(market), abi.encodeCall(market.submitMeterReadings, (w, who, imported, exported))
+        );
     }
 
     // ------------------------------------------------------------ deployment
@@ -199,7 +286,10 @@ contract GasBenchmark is MarketFixture {
         console.log("| deployment | tx gas |");
         console.log("|---|---|");
         _row("EnergyToken", _deployGas(abi.encodePacked(type(EnergyToken).creationCode, abi.encode(admin))));
-        _row("ProsumerRegistry", _deployGas(abi.encodePacked(type(ProsumerRegistry).creationCode, abi.encode(admin))));
+        _row(
+            "ProsumerRegistry",
+            _deployGas(abi.encodePacked(type(ProsumerRegistry).creationCode, abi.encode(admin)))
+        );
         _row(
             "EnergyMarket",
             _deployGas(

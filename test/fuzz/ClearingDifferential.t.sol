@@ -60,7 +60,13 @@ contract ClearingDifferentialTest is MarketFixture {
         assertEq(_cleared(w), expected.cleared, "cleared energy");
         assertEq(_tradeCount(w), expected.trades.length, "trade count");
         for (uint256 t; t < expected.trades.length; ++t) {
-            _assertTrade(w, t, people[expected.trades[t].buyer], people[expected.trades[t].seller], expected.trades[t].energy);
+            _assertTrade(
+                w,
+                t,
+                people[expected.trades[t].buyer],
+                people[expected.trades[t].seller],
+                expected.trades[t].energy
+            );
         }
         _assertFills(w, expected.bids);
         _assertFills(w, expected.asks);
@@ -92,7 +98,8 @@ contract ClearingDifferentialTest is MarketFixture {
 
     function _assertFills(uint256 w, ClearingModel.ModelOrder[] memory list) internal view {
         for (uint256 i; i < list.length; ++i) {
-            (, uint256 energy, uint256 price, uint256 filled, bool isLive) = market.getOrder(w, people[list[i].owner]);
+            (, uint256 energy, uint256 price, uint256 filled, bool isLive) =
+                market.getOrder(w, people[list[i].owner]);
             assertTrue(isLive, "live");
             assertEq(energy, list[i].energy, "energy");
             assertEq(price, list[i].price, "price of order");

@@ -54,9 +54,13 @@ contract MarketHandler is Test {
         _afterCall();
     }
 
-    function placeOrder(uint256 actorSeed, bool isBid, uint256 energySeed, uint256 priceSeed, uint256 hintSeed)
-        external
-    {
+    function placeOrder(
+        uint256 actorSeed,
+        bool isBid,
+        uint256 energySeed,
+        uint256 priceSeed,
+        uint256 hintSeed
+    ) external {
         ++calls["place"];
         if (windows.length == 0) return;
         uint256 w = windows[windows.length - 1];
@@ -141,7 +145,8 @@ contract MarketHandler is Test {
             uint256 r = uint256(keccak256(abi.encode(valueSeed, i)));
             // Mostly enough, sometimes a shortfall.
             uint256 measured = r % 4 == 0 ? energy / 2 : energy;
-            (imported[i], exported[i]) = side == IEnergyMarket.Side.Buy ? (measured, uint256(0)) : (uint256(0), measured);
+            (imported[i], exported[i]) =
+                side == IEnergyMarket.Side.Buy ? (measured, uint256(0)) : (uint256(0), measured);
         }
         IEnergyMarket.WindowStatus status = _status(w);
         vm.prank(oracle);
@@ -229,8 +234,13 @@ contract MarketHandler is Test {
             uint256 w = windows[i];
             uint8 status = uint8(_status(w));
             if (status < maxStatus[w]) _violation("status went backwards");
-            if (status >= uint8(IEnergyMarket.WindowStatus.Settling) && maxStatus[w] < uint8(IEnergyMarket.WindowStatus.Settling)) {
-                if (block.timestamp < w + 2 * duration) _violation("settlement started before w + 2d");
+            if (
+                status >= uint8(IEnergyMarket.WindowStatus.Settling)
+                    && maxStatus[w] < uint8(IEnergyMarket.WindowStatus.Settling)
+            ) {
+                if (block.timestamp < w + 2 * duration) {
+                    _violation("settlement started before w + 2d");
+                }
             }
             maxStatus[w] = status;
             if (status >= uint8(IEnergyMarket.WindowStatus.Settling)) _checkFrozenReadings(w);
@@ -245,7 +255,9 @@ contract MarketHandler is Test {
 
     function _checkFrozenReadings(uint256 w) internal {
         for (uint256 i; i < actors.length; ++i) {
-            if (frozenReading[w][actors[i]] != _readingHash(w, actors[i])) _violation("reading changed after settlement started");
+            if (frozenReading[w][actors[i]] != _readingHash(w, actors[i])) {
+                _violation("reading changed after settlement started");
+            }
         }
     }
 
@@ -256,16 +268,24 @@ contract MarketHandler is Test {
 
     /// @dev Each trade of the batch settled exactly once; accepted trades moved exactly their cost, rejected
     /// ones nothing.
-    function _checkSettlementBatch(uint256 w, uint256 settledBefore, uint256 tradeCount, int256[] memory before)
-        internal
-    {
+    function _checkSettlementBatch(
+        uint256 w,
+        uint256 settledBefore,
+        uint256 tradeCount,
+        int256[] memory before
+    ) internal {
         (, uint256 price,,,, uint256 settledAfter) = market.getWindow(w);
         if (settledAfter > tradeCount) _violation("settled more trades than exist");
         for (uint256 t; t < tradeCount; ++t) {
-            (address buyer, address seller, uint256 energy, IEnergyMarket.TradeStatus status,) = market.getTrade(w, t);
+            (address buyer, address seller, uint256 energy, IEnergyMarket.TradeStatus status,) =
+                market.getTrade(w, t);
             bool shouldBeSettled = t < settledAfter;
-            if (shouldBeSettled != (status != IEnergyMarket.TradeStatus.Pending)) _violation("settled set is not a prefix");
-            if (t < settledBefore && uint8(status) != seenTradeStatus[w][t]) _violation("trade settled twice");
+            if (shouldBeSettled != (status != IEnergyMarket.TradeStatus.Pending)) {
+                _violation("settled set is not a prefix");
+            }
+            if (t < settledBefore && uint8(status) != seenTradeStatus[w][t]) {
+                _violation("trade settled twice");
+            }
             seenTradeStatus[w][t] = uint8(status);
             if (t >= settledBefore && t < settledAfter) ++settledTrades[uint8(status)];
             if (t >= settledBefore && t < settledAfter && status == IEnergyMarket.TradeStatus.Accepted) {

@@ -56,7 +56,9 @@ contract MarketInvariantsTest is MarketFixture {
             assertEq(uint8(s0), uint8(side), "side");
             assertEq(uint8(s1), uint8(side), "side");
             if (p0 == p1) {
-                assertLt(handler.placementSeq(w, list[k - 1]), handler.placementSeq(w, list[k]), "time priority");
+                assertLt(
+                    handler.placementSeq(w, list[k - 1]), handler.placementSeq(w, list[k]), "time priority"
+                );
             } else if (side == BUY) {
                 assertGt(p0, p1, "bids descending");
             } else {
@@ -76,7 +78,11 @@ contract MarketInvariantsTest is MarketFixture {
             }
             assertEq(live, orderCount, "order count = live orders");
             if (_status(w) == IEnergyMarket.WindowStatus.Open) {
-                assertEq(_book(w, BUY).length + _book(w, SELL).length, orderCount, "book holds every live order once");
+                assertEq(
+                    _book(w, BUY).length + _book(w, SELL).length,
+                    orderCount,
+                    "book holds every live order once"
+                );
             }
         }
     }
@@ -89,7 +95,8 @@ contract MarketInvariantsTest is MarketFixture {
             uint256 bought;
             uint256 sold;
             for (uint256 a; a < handler.actorCount(); ++a) {
-                (IEnergyMarket.Side side, uint256 energy,, uint256 filled,) = market.getOrder(w, handler.actors(a));
+                (IEnergyMarket.Side side, uint256 energy,, uint256 filled,) =
+                    market.getOrder(w, handler.actors(a));
                 assertLe(filled, energy, "filled within energy");
                 if (side == BUY) bought += filled;
                 else sold += filled;
@@ -122,8 +129,12 @@ contract MarketInvariantsTest is MarketFixture {
     }
 
     function afterInvariant() external {
-        emit log_named_uint("accepted trades", handler.settledTrades(uint8(IEnergyMarket.TradeStatus.Accepted)));
-        emit log_named_uint("rejected trades", handler.settledTrades(uint8(IEnergyMarket.TradeStatus.Rejected)));
+        emit log_named_uint(
+            "accepted trades", handler.settledTrades(uint8(IEnergyMarket.TradeStatus.Accepted))
+        );
+        emit log_named_uint(
+            "rejected trades", handler.settledTrades(uint8(IEnergyMarket.TradeStatus.Rejected))
+        );
         emit log_named_uint("windows", handler.windowCount());
     }
 }

@@ -20,7 +20,12 @@ contract ClearingTest is MarketFixture {
         uint256[5] memory buyKWh = [uint256(7), 7, 10, 6, 5];
         uint256[5] memory buyPrice = [uint256(25), 23, 18, 16, 14];
         address[6] memory sellers = [
-            _prosumer("S1"), _prosumer("S2"), _prosumer("S3"), _prosumer("S4"), _prosumer("S5"), _prosumer("S6")
+            _prosumer("S1"),
+            _prosumer("S2"),
+            _prosumer("S3"),
+            _prosumer("S4"),
+            _prosumer("S5"),
+            _prosumer("S6")
         ];
         uint256[6] memory sellKWh = [uint256(10), 7, 8, 3, 4, 3];
         uint256[6] memory sellPrice = [uint256(18), 20, 22, 24, 29, 32];

@@ -13,7 +13,11 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 contract OrderBookTest is MarketFixture {
     event WindowOpened(uint256 indexed windowId);
     event OrderPlaced(
-        uint256 indexed windowId, address indexed prosumer, IEnergyMarket.Side side, uint256 energyWh, uint256 pricePerKWh
+        uint256 indexed windowId,
+        address indexed prosumer,
+        IEnergyMarket.Side side,
+        uint256 energyWh,
+        uint256 pricePerKWh
     );
     event OrderCancelled(uint256 indexed windowId, address indexed prosumer);
 
@@ -82,7 +86,8 @@ contract OrderBookTest is MarketFixture {
         emit OrderPlaced(w, alice, BUY, 1500, 21 * TOKEN);
         vm.prank(alice);
         market.placeOrder(w, BUY, 1500, 21 * TOKEN, address(0));
-        (IEnergyMarket.Side side, uint256 energy, uint256 price, uint256 filled, bool live) = market.getOrder(w, alice);
+        (IEnergyMarket.Side side, uint256 energy, uint256 price, uint256 filled, bool live) =
+            market.getOrder(w, alice);
         assertEq(uint8(side), uint8(BUY), "side");
         assertEq(energy, 1500, "energy");
         assertEq(price, 21 * TOKEN, "price");
@@ -191,10 +196,14 @@ contract OrderBookTest is MarketFixture {
         vm.expectRevert(IEnergyMarket.ZeroPrice.selector);
         market.placeOrder(w, BUY, 10, 0, address(0));
         uint256 maxEnergy = market.MAX_ENERGY_WH();
-        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.EnergyOutOfRange.selector, maxEnergy + 1, maxEnergy));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEnergyMarket.EnergyOutOfRange.selector, maxEnergy + 1, maxEnergy)
+        );
         market.placeOrder(w, BUY, maxEnergy + 1, 10, address(0));
         uint256 maxPrice = market.MAX_PRICE_PER_KWH();
-        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.PriceOutOfRange.selector, maxPrice + 1, maxPrice));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEnergyMarket.PriceOutOfRange.selector, maxPrice + 1, maxPrice)
+        );
         market.placeOrder(w, BUY, 10, maxPrice + 1, address(0));
         // The largest values are accepted.
         market.placeOrder(w, BUY, maxEnergy, maxPrice, address(0));

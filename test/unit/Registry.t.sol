@@ -116,7 +116,8 @@ contract RegistryTest is MarketFixture {
 
     function test_registrarRole_required() public {
         bytes32 role = registry.REGISTRAR_ROLE();
-        bytes memory err = abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, bob, role);
+        bytes memory err =
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, bob, role);
         vm.startPrank(bob);
         vm.expectRevert(err);
         registry.register(alice, 1);

@@ -265,7 +265,9 @@ contract SettlementTest is MarketFixture {
             (,,, IEnergyMarket.TradeStatus s, IEnergyMarket.RejectReason r) = market.getTrade(w, i);
             out = abi.encodePacked(out, s, r);
         }
-        out = abi.encodePacked(out, token.balanceOf(a), token.balanceOf(b), token.balanceOf(s1), token.balanceOf(s2));
+        out = abi.encodePacked(
+            out, token.balanceOf(a), token.balanceOf(b), token.balanceOf(s1), token.balanceOf(s2)
+        );
     }
 
     function test_settleWindow_emptyWindow_settlesAtDeliveryEnd() public {
@@ -356,14 +358,19 @@ contract SettlementTest is MarketFixture {
         address[] memory p = new address[](0);
         uint256[] memory v = new uint256[](0);
         bytes32 role = market.ORACLE_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, a, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, a, role)
+        );
         vm.prank(a);
         market.submitMeterReadings(w, p, v, v);
     }
 
     // ------------------------------------------------------------ misbehaving tokens
 
-    function _badTokenMarket(MisbehavingToken.Mode mode) internal returns (EnergyMarket m, MisbehavingToken t, uint256 w) {
+    function _badTokenMarket(MisbehavingToken.Mode mode)
+        internal
+        returns (EnergyMarket m, MisbehavingToken t, uint256 w)
+    {
         t = new MisbehavingToken();
         m = new EnergyMarket(t, registry, DURATION, GRACE, admin);
         w = m.openWindow();

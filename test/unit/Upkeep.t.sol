@@ -23,7 +23,11 @@ contract UpkeepTest is MarketFixture {
         token.approve(address(market), type(uint256).max);
     }
 
-    function _due() internal view returns (bool needed, IEnergyMarket.UpkeepAction action, uint256 w, uint256 steps) {
+    function _due()
+        internal
+        view
+        returns (bool needed, IEnergyMarket.UpkeepAction action, uint256 w, uint256 steps)
+    {
         bytes memory data;
         (needed, data) = market.checkUpkeep("");
         (action, w, steps) = abi.decode(data, (IEnergyMarket.UpkeepAction, uint256, uint256));
@@ -79,12 +83,16 @@ contract UpkeepTest is MarketFixture {
             _drain();
             uint256 w = first + h * DURATION;
             assertEq(uint8(_status(w)), uint8(IEnergyMarket.WindowStatus.Open), "opened at its hour");
-            if (h >= 1) assertEq(uint8(_status(w - DURATION)), uint8(IEnergyMarket.WindowStatus.Cleared), "closed");
+            if (h >= 1) {
+                assertEq(uint8(_status(w - DURATION)), uint8(IEnergyMarket.WindowStatus.Cleared), "closed");
+            }
             if (h >= 2) {
                 // Readings arrive as soon as the delivery hour is over; settlement follows at once.
                 _readings(w - 2 * DURATION);
                 _drain();
-                assertEq(uint8(_status(w - 2 * DURATION)), uint8(IEnergyMarket.WindowStatus.Settled), "settled");
+                assertEq(
+                    uint8(_status(w - 2 * DURATION)), uint8(IEnergyMarket.WindowStatus.Settled), "settled"
+                );
             }
             _trade(w);
         }
@@ -140,7 +148,9 @@ contract UpkeepTest is MarketFixture {
         market.performUpkeep(abi.encode(uint256(9), START, 1));
         vm.expectRevert(IEnergyMarket.InvalidPerformData.selector);
         market.performUpkeep(abi.encode(OPEN, START, 1, 1));
-        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.UpkeepNotNeeded.selector, OPEN, START + DURATION));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEnergyMarket.UpkeepNotNeeded.selector, OPEN, START + DURATION)
+        );
         market.performUpkeep(abi.encode(OPEN, START + DURATION, 0));
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.WindowAlreadyExists.selector, START));
         market.performUpkeep(abi.encode(OPEN, START, 0));
@@ -153,7 +163,9 @@ contract UpkeepTest is MarketFixture {
         // A zero or huge batch is bounded, never trusted.
         market.performUpkeep(abi.encode(CLOSE, START, type(uint256).max));
         assertEq(uint8(_status(START)), uint8(IEnergyMarket.WindowStatus.Cleared), "closed");
-        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.TooEarly.selector, START, START + 2 * DURATION + GRACE));
+        vm.expectRevert(
+            abi.encodeWithSelector(IEnergyMarket.TooEarly.selector, START, START + 2 * DURATION + GRACE)
+        );
         market.performUpkeep(abi.encode(SETTLE, START, 0));
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.WindowAlreadyCleared.selector, START));
         market.performUpkeep(abi.encode(CLOSE, START, 5));
