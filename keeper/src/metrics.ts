@@ -1,0 +1,104 @@
+// Prometheus metrics on a registry of their own, and the /metrics, /healthz, /readyz server.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Action = 'open' | 'close' | 'settle' | 'readings';
+
+export class KeeperMetrics {
+  readonly registry = new Registry();
+  readonly actions = new Counter({
+    name: 'keeper_actions_total',
+    help: 'Actions attempted, by action and result (success, reverted, failed, skipped, dry_run).',
+    labelNames: ['action', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly actionDuration = new Histogram({
+    name: 'keeper_action_duration_seconds',
+    help: 'Time from simulation to confirmed receipt, by action.',
+    labelNames: ['action'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly txSent = new Counter({
+    name: 'keeper_transactions_sent_total',
+    help: 'Transactions broadcast (first attempts).',
+    registers: [this.registry],
+  });
+  readonly txReplaced = new Counter({
+    name: 'keeper_transactions_replaced_total',
+    help: 'Transactions re-broadcast at the same nonce with higher fees.',
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({
+    name: 'keeper_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful action, by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly overdue = new Gauge({
+    name: 'keeper_oldest_due_action_overdue_seconds',
+    help: 'Chain seconds since the oldest due action became due (0 when nothing is due).',
+    registers: [this.registry],
+  });
+  readonly balance = new Gauge({
+    name: 'keeper_signer_balance_wei',
+    help: 'Native balance of the signer.',
+    registers: [this.registry],
+  });
+  readonly readingsSubmitted = new Counter({
+    name: 'keeper_readings_submitted_total',
+    help: 'Meter readings submitted on-chain.',
+    registers: [this.registry],
+  });
+  readonly readingsRejected = new Counter({
+    name: 'keeper_readings_rejected_total',
+    help: 'Meter readings refused by validation, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly lastTick = new Gauge({
+    name: 'keeper_last_tick_timestamp_seconds',
+    help: 'Unix time the main loop last completed a tick.',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'keeper_' });
+  }
+}
+
+export interface HealthState {
+  /** The loop is running (not stopped, not wedged). */
+  alive(): boolean;
+  /** RPC reachable, start-up checks passed, last tick recent. */
+  ready(): Promise<boolean>;
+}
+
+export function startMetricsServer(metrics: KeeperMetrics, health: HealthState, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: string, type = 'text/plain') => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    if (req.url === '/metrics') {
+      metrics.registry
+        .metrics()
+        .then((body) => reply(200, body, metrics.registry.contentType))
+        .catch((error: unknown) => reply(500, String(error)));
+    } else if (req.url === '/healthz') {
+      const ok = health.alive();
+      reply(ok ? 200 : 503, ok ? 'ok' : 'loop not running');
+    } else if (req.url === '/readyz') {
+      health
+        .ready()
+        .then((ok) => reply(ok ? 200 : 503, ok ? 'ready' : 'not ready'))
+        .catch(() => reply(503, 'not ready'));
+    } else {
+      reply(404, 'not found');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
