@@ -1,0 +1,69 @@
+// Wires a keeper from a validated config (used by the CLI and by tests).
+import type { Server } from 'node:http';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { Address, Hex } from 'viem';
+import { MarketReader, makeClients } from './chain.js';
+import type { KeeperConfig } from './config.js';
+import { Keeper } from './keeper.js';
+import { decryptKeystore } from './keystore.js';
+import { createLogger, redactConfig, type Logger } from './log.js';
+import { CsvMeters } from './meters/csv.js';
+import { HttpMeters } from './meters/http.js';
+import { SimulatedMeters } from './meters/simulated.js';
+import type { MeterSource } from './meters/types.js';
+import { KeeperMetrics, startMetricsServer } from './metrics.js';
+import { TxSender } from './tx.js';
+
+export interface KeeperApp {
+  keeper: Keeper;
+  metrics: KeeperMetrics;
+  sender: TxSender;
+  reader: MarketReader;
+  log: Logger;
+  server?: Server;
+  /** Stops taking work, lets the in-flight send finish (or abandons it after `graceMs`), closes the server. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export function meterSourceFor(config: KeeperConfig): MeterSource {
+  if (config.meterSource === 'csv') return new CsvMeters(config.meterCsvPath as string);
+  if (config.meterSource === 'http') return new HttpMeters(config.meterHttpUrl as string);
+  return new SimulatedMeters(config.meterSeed);
+}
+
+export async function createKeeperApp(
+  config: KeeperConfig,
+  options: { meters?: MeterSource; serve?: boolean; logger?: Logger } = {},
+): Promise<KeeperApp> {
+  const log = options.logger ?? createLogger(config.logLevel, config.chainId);
+  const key: Hex = config.privateKey
+    ? (config.privateKey as Hex)
+    : await decryptKeystore(config.keystorePath as string, config.keystorePassword ?? '');
+  const account = privateKeyToAccount(key);
+  const clients = makeClients(config.rpcUrl, config.chainId, account);
+  const metrics = new KeeperMetrics();
+  const reader = new MarketReader(clients.public, config.market as Address);
+  const sender = new TxSender(clients, config, metrics, log);
+  const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);
+  log.info({ config: redactConfig(config), signer: account.address }, 'keeper configured');
+  const server = options.serve === false ? undefined : await startMetricsServer(metrics, keeper, config.metricsPort, config.metricsHost);
+  let loop: Promise<void> | undefined;
+  const app: KeeperApp = {
+    keeper,
+    metrics,
+    sender,
+    reader,
+    log,
+    server,
+    async shutdown(graceMs = 30_000) {
+      keeper.stop();
+      loop ??= Promise.resolve();
+      await Promise.race([loop, new Promise((r) => setTimeout(r, graceMs))]);
+      if (sender.inFlight.length > 0) log.warn({ txHashes: sender.inFlight }, 'abandoning an in-flight transaction; the next run re-reads the chain');
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    },
+  };
+  const run = keeper.run.bind(keeper);
+  keeper.run = () => (loop = run());
+  return app;
+}

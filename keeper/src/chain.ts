@@ -1,0 +1,172 @@
+// viem clients and typed reads of the market.
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  type Account,
+  type Address,
+  type Chain,
+  type PublicClient,
+  type WalletClient,
+  type Transport,
+} from 'viem';
+import { energyMarketAbi, prosumerRegistryAbi } from './abi.js';
+
+export const WindowStatus = ['None', 'Open', 'Closing', 'Cleared', 'Settling', 'Settled'] as const;
+export type WindowStatusName = (typeof WindowStatus)[number];
+export const UpkeepAction = ['None', 'Open', 'Close', 'Settle'] as const;
+export type UpkeepActionName = (typeof UpkeepAction)[number];
+
+export interface Clients {
+  public: PublicClient<Transport, Chain>;
+  wallet: WalletClient<Transport, Chain, Account>;
+  account: Account;
+  chain: Chain;
+}
+
+export function makeChain(chainId: number, rpcUrl: string): Chain {
+  return {
+    id: chainId,
+    name: `chain-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  };
+}
+
+/** Clients without transport-level retries: the keeper's p-retry layer owns retries. */
+export function makeClients(rpcUrl: string, chainId: number, account: Account): Clients {
+  const chain = makeChain(chainId, rpcUrl);
+  const transport = http(rpcUrl, { retryCount: 0, timeout: 10_000, batch: { batchSize: 200, wait: 0 } });
+  return {
+    public: createPublicClient({ chain, transport }),
+    wallet: createWalletClient({ chain, transport, account }),
+    account,
+    chain,
+  };
+}
+
+export interface WindowState {
+  status: WindowStatusName;
+  clearingPrice: bigint;
+  clearedEnergyWh: bigint;
+  orderCount: bigint;
+  tradeCount: bigint;
+  settledCount: bigint;
+}
+
+export class MarketReader {
+  constructor(
+    readonly client: PublicClient<Transport, Chain>,
+    readonly market: Address,
+  ) {}
+
+  private read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    return this.client.readContract({
+      address: this.market,
+      abi: energyMarketAbi,
+      functionName: functionName as never,
+      args: args as never,
+    }) as Promise<T>;
+  }
+
+  async window(windowId: bigint): Promise<WindowState> {
+    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await this.read<
+      readonly [number, bigint, bigint, bigint, bigint, bigint]
+    >('getWindow', [windowId]);
+    return { status: WindowStatus[status] ?? 'None', clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
+  }
+
+  windowDuration(): Promise<bigint> {
+    return this.read('windowDuration');
+  }
+
+  settlementGrace(): Promise<bigint> {
+    return this.read('settlementGrace');
+  }
+
+  registry(): Promise<Address> {
+    return this.read('registry');
+  }
+
+  token(): Promise<Address> {
+    return this.read('token');
+  }
+
+  settleReadyAt(windowId: bigint): Promise<bigint> {
+    return this.read('settleReadyAt', [windowId]);
+  }
+
+  async readingProgress(windowId: bigint): Promise<{ traders: bigint; readings: bigint }> {
+    const [traders, readings] = await this.read<readonly [bigint, bigint]>('readingProgress', [windowId]);
+    return { traders, readings };
+  }
+
+  async reading(windowId: bigint, prosumer: Address): Promise<{ submitted: boolean; importWh: bigint; exportWh: bigint }> {
+    const [submitted, importWh, exportWh] = await this.read<readonly [boolean, bigint, bigint]>('getReading', [windowId, prosumer]);
+    return { submitted, importWh, exportWh };
+  }
+
+  async trade(windowId: bigint, index: bigint): Promise<{ buyer: Address; seller: Address; energyWh: bigint; status: number; reason: number }> {
+    const [buyer, seller, energyWh, status, reason] = await this.read<readonly [Address, Address, bigint, number, number]>(
+      'getTrade',
+      [windowId, index],
+    );
+    return { buyer, seller, energyWh, status, reason };
+  }
+
+  async order(windowId: bigint, prosumer: Address): Promise<{ side: number; energyWh: bigint; price: bigint; filledWh: bigint; live: boolean }> {
+    const [side, energyWh, price, filledWh, live] = await this.read<readonly [number, bigint, bigint, bigint, boolean]>('getOrder', [
+      windowId,
+      prosumer,
+    ]);
+    return { side, energyWh, price, filledWh, live };
+  }
+
+  async checkUpkeep(): Promise<{ needed: boolean; action: UpkeepActionName; windowId: bigint; maxSteps: bigint }> {
+    const [needed, data] = await this.read<readonly [boolean, `0x${string}`]>('checkUpkeep', ['0x']);
+    const words = data.slice(2).match(/.{64}/g) ?? [];
+    const [action, windowId, maxSteps] = words.map((w) => BigInt(`0x${w}`));
+    return {
+      needed,
+      action: UpkeepAction[Number(action ?? 0n)] ?? 'None',
+      windowId: windowId ?? 0n,
+      maxSteps: maxSteps ?? 0n,
+    };
+  }
+
+  hasRole(role: `0x${string}`, account: Address): Promise<boolean> {
+    return this.read('hasRole', [role, account]);
+  }
+
+  /** Traders of a window: every buyer and seller of its trades, in first-appearance order. */
+  async traders(windowId: bigint, tradeCount: bigint): Promise<Address[]> {
+    const indices = Array.from({ length: Number(tradeCount) }, (_, i) => BigInt(i));
+    const trades = await Promise.all(indices.map((i) => this.trade(windowId, i)));
+    const seen = new Set<Address>();
+    for (const t of trades) {
+      seen.add(t.buyer);
+      seen.add(t.seller);
+    }
+    return [...seen];
+  }
+
+  async assetTotals(registry: Address, account: Address): Promise<{ pvPeakW: bigint; batteryPowerW: bigint; batteryCapacityWh: bigint }> {
+    const [pvPeakW, batteryPowerW, batteryCapacityWh] = (await this.client.readContract({
+      address: registry,
+      abi: prosumerRegistryAbi,
+      functionName: 'assetTotalsOf',
+      args: [account],
+    })) as readonly [bigint, bigint, bigint];
+    return { pvPeakW, batteryPowerW, batteryCapacityWh };
+  }
+
+  async isRegistered(registry: Address, account: Address): Promise<boolean> {
+    const [id] = (await this.client.readContract({
+      address: registry,
+      abi: prosumerRegistryAbi,
+      functionName: 'registrationOf',
+      args: [account],
+    })) as readonly [bigint, boolean];
+    return id !== 0n;
+  }
+}

@@ -1,0 +1,207 @@
+// One writer per key: explicit nonces, simulate before sending, wait for confirmations, replace a stuck
+// transaction at the same nonce with both fee fields raised, re-sync the nonce on unclassified errors.
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  type Abi,
+  type Address,
+  type Hash,
+  type Hex,
+  type TransactionReceipt,
+  encodeFunctionData,
+} from 'viem';
+import type { Clients } from './chain.js';
+import type { Logger } from './log.js';
+import type { Action, KeeperMetrics } from './metrics.js';
+import { isTransient, withRetry } from './retry.js';
+
+export interface SenderOptions {
+  confirmations: number;
+  txTimeoutMs: number;
+  feeBumpPercent: number;
+  maxReplacements: number;
+  maxFeePerGasWei: bigint;
+  dryRun: boolean;
+  /** How often to look for a receipt while waiting. */
+  pollMs?: number;
+}
+
+export interface WriteRequest {
+  action: Action;
+  windowId?: bigint;
+  address: Address;
+  abi: Abi;
+  functionName: string;
+  args: readonly unknown[];
+}
+
+/** A failure that retrying cannot fix (a revert, a rejected transaction). */
+export class DeterministicError extends Error {
+  override name = 'DeterministicError';
+}
+
+export type SendResult = { kind: 'mined'; receipt: TransactionReceipt } | { kind: 'dry-run'; data: Hex };
+
+const bump = (value: bigint, percent: number) => (value * BigInt(Math.round(1000 + percent * 10)) + 999n) / 1000n;
+
+export class TxSender {
+  private nonce: number | undefined;
+  /** Hashes of the transaction in flight (for a clean shutdown). */
+  inFlight: Hash[] = [];
+
+  constructor(
+    private readonly clients: Clients,
+    private readonly options: SenderOptions,
+    private readonly metrics: KeeperMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  get address(): Address {
+    return this.clients.account.address;
+  }
+
+  async syncNonce(): Promise<number> {
+    this.nonce = await withRetry(() =>
+      this.clients.public.getTransactionCount({ address: this.address, blockTag: 'pending' }),
+    );
+    return this.nonce;
+  }
+
+  /** Simulates, then (unless dry-run) sends and waits for `confirmations`. Reverts throw DeterministicError. */
+  async send(request: WriteRequest): Promise<SendResult> {
+    const data = encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args } as never);
+    const context = { action: request.action, windowId: request.windowId?.toString() };
+    let gas: bigint;
+    try {
+      gas = await withRetry(() =>
+        this.clients.public.estimateContractGas({
+          account: this.clients.account,
+          address: request.address,
+          abi: request.abi,
+          functionName: request.functionName,
+          args: request.args,
+        } as never),
+      );
+    } catch (error) {
+      throw this.classify(error, 'simulation');
+    }
+    if (this.options.dryRun) {
+      this.log.info({ ...context, gas: gas.toString() }, 'dry run: simulated, not sent');
+      return { kind: 'dry-run', data };
+    }
+    if (this.nonce === undefined) await this.syncNonce();
+    const nonce = this.nonce as number;
+    try {
+      const receipt = await this.broadcastAndWait(request, data, gas + gas / 5n, nonce, context);
+      this.nonce = nonce + 1;
+      if (receipt.status !== 'success') throw new DeterministicError(`transaction ${receipt.transactionHash} reverted`);
+      return { kind: 'mined', receipt };
+    } catch (error) {
+      if (!(error instanceof DeterministicError)) {
+        this.log.warn({ ...context, nonce, err: String(error) }, 're-syncing nonce after an unclassified error');
+        await this.syncNonce().catch(() => undefined);
+      }
+      throw error;
+    } finally {
+      this.inFlight = [];
+    }
+  }
+
+  private async broadcastAndWait(
+    request: WriteRequest,
+    data: Hex,
+    gas: bigint,
+    nonce: number,
+    context: Record<string, unknown>,
+  ): Promise<TransactionReceipt> {
+    const fees = await withRetry(() => this.clients.public.estimateFeesPerGas());
+    let maxFeePerGas = fees.maxFeePerGas < this.options.maxFeePerGasWei ? fees.maxFeePerGas : this.options.maxFeePerGasWei;
+    let maxPriorityFeePerGas = fees.maxPriorityFeePerGas < maxFeePerGas ? fees.maxPriorityFeePerGas : maxFeePerGas;
+    const hashes: Hash[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const hash = await this.broadcast(request.address, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, hashes);
+      if (hash) {
+        hashes.push(hash);
+        this.inFlight = [...hashes];
+        if (attempt === 0) this.metrics.txSent.inc();
+        else this.metrics.txReplaced.inc();
+        this.log.info({ ...context, txHash: hash, nonce, attempt, maxFeePerGas: maxFeePerGas.toString() }, attempt === 0 ? 'sent' : 'replaced');
+      }
+      const receipt = await this.waitForAny(hashes, this.options.txTimeoutMs);
+      if (receipt) {
+        await this.waitForConfirmations(receipt);
+        return receipt;
+      }
+      if (attempt >= this.options.maxReplacements) {
+        throw new Error(`no receipt for nonce ${nonce} after ${attempt + 1} attempts`);
+      }
+      const nextMax = bump(maxFeePerGas, this.options.feeBumpPercent);
+      if (nextMax > this.options.maxFeePerGasWei) {
+        this.log.warn({ ...context, nonce }, 'fee cap reached; waiting without replacing');
+        continue;
+      }
+      maxFeePerGas = nextMax;
+      maxPriorityFeePerGas = bump(maxPriorityFeePerGas, this.options.feeBumpPercent);
+    }
+  }
+
+  /** Sends one signed transaction; returns undefined when the nonce is already used by an earlier attempt. */
+  private async broadcast(
+    to: Address,
+    data: Hex,
+    gas: bigint,
+    nonce: number,
+    maxFeePerGas: bigint,
+    maxPriorityFeePerGas: bigint,
+    earlier: Hash[],
+  ): Promise<Hash | undefined> {
+    try {
+      return await withRetry(() =>
+        this.clients.wallet.sendTransaction({ to, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, chain: this.clients.chain }),
+      );
+    } catch (error) {
+      const text = String((error as Error).message ?? error);
+      if (earlier.length > 0 && /nonce too low|already known|replacement/i.test(text)) return undefined;
+      throw error;
+    }
+  }
+
+  private async waitForAny(hashes: Hash[], timeoutMs: number): Promise<TransactionReceipt | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    const pollMs = this.options.pollMs ?? 250;
+    while (Date.now() < deadline) {
+      for (const hash of hashes) {
+        try {
+          return await this.clients.public.getTransactionReceipt({ hash });
+        } catch (error) {
+          if (isTransient(error)) break;
+          // not mined yet
+        }
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    return undefined;
+  }
+
+  private async waitForConfirmations(receipt: TransactionReceipt): Promise<void> {
+    if (this.options.confirmations <= 1) return;
+    const target = receipt.blockNumber + BigInt(this.options.confirmations - 1);
+    const pollMs = this.options.pollMs ?? 250;
+    for (;;) {
+      const head = await withRetry(() => this.clients.public.getBlockNumber());
+      if (head >= target) return;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private classify(error: unknown, stage: string): Error {
+    if (error instanceof BaseError) {
+      const revert = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+      const name = revert?.data?.errorName;
+      if (revert || /revert/i.test(error.message)) {
+        return new DeterministicError(`${stage} reverted${name ? `: ${name}(${(revert?.data?.args ?? []).join(', ')})` : `: ${error.shortMessage}`}`);
+      }
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
