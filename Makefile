@@ -46,8 +46,9 @@ fmt-fix: install
 lint: fmt typecheck
 	$(FORGE) lint src
 
+# Own out/cache dirs: coverage builds unoptimised artifacts that would otherwise break later scripts.
 coverage: install
-	$(FORGE) coverage --no-match-path 'test/bench/*' --report summary
+	FOUNDRY_OUT=out-coverage FOUNDRY_CACHE_PATH=cache-coverage $(FORGE) coverage --no-match-path 'test/bench/*' --report summary
 
 clean:
-	rm -rf out cache
+	rm -rf out cache out-coverage cache-coverage

@@ -1,0 +1,151 @@
+// Shared test setup: an anvil, a deployed market, registered and funded prosumers, time control.
+import { rm } from 'node:fs/promises';
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  maxUint256,
+  parseEther,
+  type Address,
+  type Hex,
+  type PrivateKeyAccount,
+} from 'viem';
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { ANVIL_KEYS, startAnvil, type Anvil } from '../src/anvil.js';
+import { makeChain } from '../src/chain.js';
+import { loadConfig, type KeeperConfig } from '../src/config.js';
+import { deploy, deploymentPath, type Deployment } from '../src/deploy.js';
+
+export const HOUR = 3600n;
+const MNEMONIC = 'test test test test test test test test test test test junk';
+
+export interface Prosumer {
+  account: PrivateKeyAccount | ReturnType<typeof mnemonicToAccount>;
+  address: Address;
+}
+
+export interface Fixture {
+  anvil: Anvil;
+  deployment: Deployment;
+  admin: ReturnType<typeof privateKeyToAccount>;
+  publicClient: ReturnType<typeof createPublicClient>;
+  prosumers: Prosumer[];
+  /** First window of the test, an hour boundary. */
+  start: bigint;
+  setTime(timestamp: bigint): Promise<void>;
+  now(): Promise<bigint>;
+  placeOrder(p: Prosumer, windowId: bigint, side: 0 | 1, energyWh: bigint, price: bigint): Promise<void>;
+  keeperConfig(overrides?: Record<string, string>): KeeperConfig;
+  keeperEnv(overrides?: Record<string, string>): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  prosumers?: number;
+  grace?: bigint;
+  /** Hour of day (UTC) of the first window. */
+  startHour?: number;
+  /** Assets of prosumer `i` (default: 8 kW PV, 3 kW / 10 kWh battery). */
+  assets?: (i: number) => { pvPeakW: bigint; batteryPowerW: bigint };
+  tokensEach?: bigint;
+}
+
+export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture> {
+  const count = options.prosumers ?? 12;
+  const day = 1_780_012_800n; // a midnight (UTC) in 2026
+  const start = day + BigInt(options.startHour ?? 11) * HOUR;
+  const chainId = 50_000 + Math.floor(Math.random() * 10_000);
+  const anvil = await startAnvil({ chainId, timestamp: Number(start - HOUR + 60n), accounts: 3 });
+  const chain = makeChain(chainId, anvil.url);
+  const transport = http(anvil.url);
+  const publicClient = createPublicClient({ chain, transport });
+  const testClient = createTestClient({ chain, transport, mode: 'anvil' });
+  const admin = privateKeyToAccount(ANVIL_KEYS[0]);
+  const keeperAccount = privateKeyToAccount(ANVIL_KEYS[1]);
+  const deployment = await deploy({
+    rpcUrl: anvil.url,
+    privateKey: ANVIL_KEYS[0],
+    windowDuration: Number(HOUR),
+    settlementGrace: Number(options.grace ?? 1800n),
+    keeper: keeperAccount.address,
+  });
+  const adminWallet = createWalletClient({ chain, transport, account: admin });
+  const write = async (wallet: typeof adminWallet, address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[]) => {
+    const hash = await wallet.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never } as never);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
+  };
+
+  const prosumers: Prosumer[] = [];
+  for (let i = 0; i < count; i++) {
+    const account = mnemonicToAccount(MNEMONIC, { addressIndex: 100 + i });
+    prosumers.push({ account, address: account.address });
+    await testClient.setBalance({ address: account.address, value: parseEther('10') });
+    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'register', [account.address, BigInt(i + 1)]);
+    const assets = options.assets?.(i) ?? { pvPeakW: 8000n, batteryPowerW: 3000n };
+    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addPvSystem', [account.address, assets.pvPeakW]);
+    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addBattery', [account.address, assets.batteryPowerW, 10_000n]);
+    await write(adminWallet, deployment.token, energyTokenAbi, 'mint', [account.address, options.tokensEach ?? 1000n * 10n ** 18n]);
+    const wallet = createWalletClient({ chain, transport, account });
+    await write(wallet as never, deployment.token, energyTokenAbi, 'approve', [deployment.market, maxUint256]);
+  }
+
+  const fixture: Fixture = {
+    anvil,
+    deployment,
+    admin,
+    publicClient,
+    prosumers,
+    start,
+    async setTime(timestamp) {
+      await testClient.setNextBlockTimestamp({ timestamp });
+      await testClient.mine({ blocks: 1 });
+    },
+    async now() {
+      return (await publicClient.getBlock()).timestamp;
+    },
+    async placeOrder(p, windowId, side, energyWh, price) {
+      const hint = (await publicClient.readContract({
+        address: deployment.market,
+        abi: energyMarketAbi,
+        functionName: 'findHint',
+        args: [windowId, side, price],
+      })) as Address;
+      const wallet = createWalletClient({ chain, transport, account: p.account });
+      await write(wallet as never, deployment.market, energyMarketAbi, 'placeOrder', [windowId, side, energyWh, price, hint]);
+    },
+    keeperEnv(overrides = {}) {
+      return {
+        RPC_URL: anvil.url,
+        CHAIN_ID: String(chainId),
+        MARKET_ADDRESS: deployment.market,
+        PRIVATE_KEY: ANVIL_KEYS[1] as Hex,
+        METRICS_PORT: '0',
+        POLL_INTERVAL_MS: '200',
+        TX_TIMEOUT_MS: '5000',
+        LOG_LEVEL: 'silent',
+        ...overrides,
+      };
+    },
+    keeperConfig(overrides = {}) {
+      return loadConfig(fixture.keeperEnv(overrides));
+    },
+    async stop() {
+      await anvil.stop();
+      await rm(deploymentPath(chainId), { force: true });
+    },
+  };
+  return fixture;
+}
+
+/** Every log of `eventName` emitted by the market, decoded. */
+export async function marketEvents(f: Fixture, eventName: string) {
+  return f.publicClient.getContractEvents({
+    address: f.deployment.market,
+    abi: energyMarketAbi,
+    eventName: eventName as never,
+    fromBlock: 0n,
+  });
+}
