@@ -42,7 +42,7 @@ export async function createKeeperApp(
   const account = privateKeyToAccount(key);
   const clients = makeClients(config.rpcUrl, config.chainId, account);
   const metrics = new KeeperMetrics();
-  const reader = new MarketReader(clients.public, config.market as Address);
+  const reader = new MarketReader(clients.public, config.marketAddress as Address);
   const sender = new TxSender(clients, config, metrics, log);
   const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);
   log.info({ config: redactConfig(config), signer: account.address }, 'keeper configured');

@@ -30,7 +30,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     await app.keeper.startupChecks();
   } catch (error) {
-    app.log.fatal({ err: String(error) }, error instanceof StartupCheckError ? 'start-up check failed' : 'start-up failed');
+    const what = error instanceof StartupCheckError ? 'start-up check failed' : 'start-up failed';
+    app.log.fatal({ err: String(error) }, what);
+    console.error(`keeper: ${what}: ${error instanceof Error ? error.message : String(error)}`);
     await app.shutdown(0);
     return 1;
   }

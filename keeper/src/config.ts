@@ -10,7 +10,7 @@ export const configSchema = z
   .object({
     rpcUrl: z.url(),
     chainId: positiveInt,
-    market: address,
+    marketAddress: address,
     startBlock: z.coerce.bigint().nonnegative().default(0n),
     privateKey: privateKey.optional(),
     keystorePath: z.string().min(1).optional(),
@@ -52,11 +52,11 @@ export const configSchema = z
 
 export type KeeperConfig = z.infer<typeof configSchema>;
 
-/** Environment variable for each config key (camelCase → SCREAMING_SNAKE, market → MARKET_ADDRESS). */
+/** Environment variable for each config key; the CLI flag is the key in kebab-case. */
 export const envNames: Record<keyof z.input<typeof configSchema>, string> = {
   rpcUrl: 'RPC_URL',
   chainId: 'CHAIN_ID',
-  market: 'MARKET_ADDRESS',
+  marketAddress: 'MARKET_ADDRESS',
   startBlock: 'START_BLOCK',
   privateKey: 'PRIVATE_KEY',
   keystorePath: 'KEYSTORE_PATH',

@@ -15,7 +15,7 @@ export const ORACLE_ROLE = keccak256(toHex('ORACLE_ROLE'));
 export type KeeperSettings = Pick<
   KeeperConfig,
   | 'chainId'
-  | 'market'
+  | 'marketAddress'
   | 'readings'
   | 'readingsBatch'
   | 'closeBatch'
@@ -58,13 +58,13 @@ export class Keeper implements HealthState {
     if (chainId !== this.settings.chainId) {
       throw new StartupCheckError(`RPC is chain ${chainId}, config says CHAIN_ID=${this.settings.chainId}`);
     }
-    const code = await withRetry(() => this.clients.public.getCode({ address: this.settings.market as Address }));
-    if (!code || code === '0x') throw new StartupCheckError(`no contract at MARKET_ADDRESS ${this.settings.market}`);
+    const code = await withRetry(() => this.clients.public.getCode({ address: this.settings.marketAddress as Address }));
+    if (!code || code === '0x') throw new StartupCheckError(`no contract at MARKET_ADDRESS ${this.settings.marketAddress}`);
     try {
       this.duration = await withRetry(() => this.reader.windowDuration());
       this.registry = await withRetry(() => this.reader.registry());
     } catch {
-      throw new StartupCheckError(`MARKET_ADDRESS ${this.settings.market} does not answer like an EnergyMarket`);
+      throw new StartupCheckError(`MARKET_ADDRESS ${this.settings.marketAddress} does not answer like an EnergyMarket`);
     }
     const signer = this.sender.address;
     if (this.settings.readings && !(await withRetry(() => this.reader.hasRole(ORACLE_ROLE, signer)))) {
@@ -77,7 +77,7 @@ export class Keeper implements HealthState {
     }
     await this.sender.syncNonce();
     this.checksPassed = true;
-    this.log.info({ signer, market: this.settings.market, windowDuration: Number(this.duration) }, 'start-up checks passed');
+    this.log.info({ signer, market: this.settings.marketAddress, windowDuration: Number(this.duration) }, 'start-up checks passed');
   }
 
   alive(): boolean {
@@ -171,7 +171,7 @@ export class Keeper implements HealthState {
       const result = await this.sender.send({
         action,
         windowId,
-        address: this.settings.market as Address,
+        address: this.settings.marketAddress as Address,
         abi: energyMarketAbi,
         functionName,
         args,
