@@ -4,7 +4,7 @@ SHELL := /bin/bash
 FORGE := tools/foundry.sh forge
 STAMP := node_modules/.install-stamp
 
-.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench fmt fmt-fix lint coverage clean
+.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-keeper keeper fmt fmt-fix lint coverage clean
 
 install: $(STAMP)
 
@@ -36,6 +36,14 @@ abi-check: build
 
 bench: install
 	$(FORGE) test --match-path 'test/bench/*' -vv | grep -E '^\s+\|' | sed 's/^ *//'
+
+# A 10,000-order window taken from close to settled by the keeper process (PAIRS=5000 bids and asks).
+bench-keeper: build
+	npx tsx keeper/bench/window10k.ts
+
+# The keeper in the foreground, node started directly so SIGTERM reaches it: make keeper ARGS="--dry-run".
+keeper: build
+	exec node --import tsx keeper/src/cli.ts run $(ARGS)
 
 fmt: install
 	$(FORGE) fmt --check
