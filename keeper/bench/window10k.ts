@@ -28,8 +28,25 @@ async function rpc(url: string, calls: { method: string; params: unknown[] }[]):
   return res.map((r) => r.result);
 }
 
-/** Sends transactions through eth_sendTransaction (auto-impersonation) in chunks, then mines them. */
-async function bulk(url: string, txs: { from: Address; to: Address; data: Hex }[]): Promise<void> {
+/**
+ * Sends transactions through eth_sendTransaction (auto-impersonation) in chunks. Unordered: all go into one
+ * block (anvil may reorder them). Ordered: automine, one block per transaction, in sending order.
+ */
+async function bulk(url: string, txs: { from: Address; to: Address; data: Hex }[], ordered = false): Promise<void> {
+  if (ordered) {
+    for (const [i, t] of txs.entries()) {
+      const [hash] = (await rpc(url, [{ method: 'eth_sendTransaction', params: [{ ...t, gas: numberToHex(2_000_000), gasPrice: '0x0' }] }])) as Hex[];
+      for (;;) {
+        const [receipt] = (await rpc(url, [{ method: 'eth_getTransactionReceipt', params: [hash] }])) as ({ status: Hex } | null)[];
+        if (receipt) {
+          if (receipt.status !== '0x1') throw new Error(`ordered transaction ${i} reverted`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    return;
+  }
   await rpc(url, [{ method: 'evm_setAutomine', params: [false] }]);
   const senders = [...new Set(txs.map((t) => t.from))];
   const counts = (await rpc(url, senders.map((s) => ({ method: 'eth_getTransactionCount', params: [s, 'pending'] })))) as Hex[];
@@ -44,6 +61,12 @@ async function bulk(url: string, txs: { from: Address; to: Address; data: Hex }[
   }
   await rpc(url, [{ method: 'evm_mine', params: [] }]);
   await rpc(url, [{ method: 'evm_setAutomine', params: [true] }]);
+  const [status] = (await rpc(url, [{ method: 'txpool_status', params: [] }])) as { pending: Hex; queued: Hex }[];
+  if (Number(status?.pending) + Number(status?.queued) !== 0) throw new Error(`transactions left in the pool: ${JSON.stringify(status)}`);
+  const [block] = (await rpc(url, [{ method: 'eth_getBlockByNumber', params: ['latest', false] }])) as { transactions: Hex[]; gasUsed: Hex }[];
+  if (block?.transactions.length !== txs.length) throw new Error(`mined ${block?.transactions.length} of ${txs.length}`);
+  const receipts = (await rpc(url, block.transactions.slice(-3).map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })))) as { status: Hex; gasUsed: Hex }[];
+  if (receipts.some((r) => r.status !== '0x1')) throw new Error(`a transaction of the batch failed: ${JSON.stringify(receipts)}`);
 }
 
 const address = (i: number) => `0x${(0x10000000 + i).toString(16).padStart(40, '0')}` as Address;
@@ -80,7 +103,7 @@ async function main() {
     await bulk(anvil.url, [
       ...buyers.map((a, i) => ({ from: a, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 0, ENERGY, 100n * TOKEN - BigInt(i) * 10n ** 15n, i === 0 ? '0x0000000000000000000000000000000000000000' : buyers[i - 1]]) })),
       ...sellers.map((a, i) => ({ from: a, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 1, ENERGY, 10n * TOKEN + BigInt(i) * 10n ** 15n, i === 0 ? '0x0000000000000000000000000000000000000000' : sellers[i - 1]]) })),
-    ]);
+    ], true);
     const book = await reader.window(w0);
     if (book.orderCount !== BigInt(2 * PAIRS)) throw new Error(`book has ${book.orderCount} orders`);
     console.error(`setup: ${2 * PAIRS} orders in ${((Date.now() - setup) / 1000).toFixed(1)} s`);

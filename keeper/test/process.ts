@@ -2,6 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { repoRoot } from '../src/anvil.js';
 
+/** The flags operators use too (see docs/operators.md): a small young generation keeps RSS low. */
+export const NODE_FLAGS = ['--max-semi-space-size=1'];
+
 export interface KeeperProcess {
   child: ChildProcess;
   output: () => string;
@@ -9,7 +12,7 @@ export interface KeeperProcess {
 }
 
 export function spawnKeeper(env: Record<string, string>, args: string[] = []): KeeperProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'run', ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'keeper/src/cli.ts', 'run', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
