@@ -4,6 +4,12 @@ SHELL := /bin/bash
 FORGE := tools/foundry.sh forge
 STAMP := node_modules/.install-stamp
 
+# Auditor replay of an event export: make replay FILE=exports/x.json
+.PHONY: replay
+replay: build
+	@test -n "$(FILE)" || { echo 'usage: make replay FILE=export.json'; exit 2; }
+	REPLAY_FILE=$(abspath $(FILE)) $(FORGE) test --ffi --match-path test/replay/Replay.t.sol -vv
+
 .PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-keeper keeper fmt fmt-fix lint coverage clean
 
 install: $(STAMP)

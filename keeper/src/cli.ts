@@ -1,13 +1,63 @@
 #!/usr/bin/env node
 // keeper run [--flags]: the hourly loop. See docs/operators.md.
+import { parseArgs } from 'node:util';
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
+import { z } from 'zod';
+import { makeClients } from './chain.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createKeeperApp } from './app.js';
+import { exportWindows, writeExport } from './export.js';
 import { StartupCheckError } from './keeper.js';
+
+const USAGE = `usage:
+  keeper run [--rpc-url URL --chain-id N --market-address 0x.. ...]   the hourly loop (docs/operators.md)
+  keeper export --from <windowId> --to <windowId> --out <file.json>   events for auditors (docs/auditors.md)
+                [--rpc-url URL --chain-id N --market-address 0x.. --start-block N]`;
+
+/** keeper export: needs only the RPC, chain id and market (no key). */
+async function exportCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: Object.fromEntries(['from', 'to', 'out', 'rpc-url', 'chain-id', 'market-address', 'start-block'].map((k) => [k, { type: 'string' as const }])),
+    strict: true,
+  });
+  const schema = z.object({
+    from: z.coerce.bigint().nonnegative(),
+    to: z.coerce.bigint().nonnegative(),
+    out: z.string().min(1),
+    rpcUrl: z.url(),
+    chainId: z.coerce.number().int().positive(),
+    marketAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    startBlock: z.coerce.bigint().nonnegative().default(0n),
+  });
+  const parsed = schema.safeParse({
+    from: values.from,
+    to: values.to,
+    out: values.out,
+    rpcUrl: values['rpc-url'] ?? process.env.RPC_URL,
+    chainId: values['chain-id'] ?? process.env.CHAIN_ID,
+    marketAddress: values['market-address'] ?? process.env.MARKET_ADDRESS,
+    startBlock: values['start-block'] ?? process.env.START_BLOCK,
+  });
+  if (!parsed.success) {
+    console.error(`invalid export arguments:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}\n${USAGE}`);
+    return 2;
+  }
+  const c = parsed.data;
+  // Reads only: any key will do for the client.
+  const clients = makeClients(c.rpcUrl, c.chainId, privateKeyToAccount(generatePrivateKey()));
+  const file = await exportWindows(clients, c.marketAddress as `0x${string}`, c.from, c.to, { fromBlock: c.startBlock });
+  await writeExport(c.out, file);
+  const events = file.windows.reduce((n, w) => n + w.events.length, 0);
+  console.log(`exported ${file.windows.length} windows, ${events} events to ${c.out}`);
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'export') return exportCommand(rest);
   if (command !== 'run') {
-    console.error('usage: keeper run [--rpc-url URL --chain-id N --market-address 0x.. ...]  (see docs/operators.md)');
+    console.error(USAGE);
     return 2;
   }
   let config;

@@ -1,4 +1,10 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { foundryBin, repoRoot } from '../src/anvil.js';
+import type { ExportFile } from '../src/export.js';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyTokenAbi } from '../src/abi.js';
@@ -126,5 +132,40 @@ describe('keeper drives several windows end to end', () => {
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     // Not looping (ticks are driven by the test): /healthz says so.
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(503);
+  });
+
+  it('exports the windows, and the forge replay reproduces them; a tampered export fails', async () => {
+    const run = promisify(execFile);
+    const dir = path.join(repoRoot, 'exports');
+    await mkdir(dir, { recursive: true });
+    const out = path.join(dir, `e2e-${f.anvil.chainId}.json`);
+    const env = { ...process.env, RPC_URL: f.anvil.url, CHAIN_ID: String(f.anvil.chainId), MARKET_ADDRESS: f.deployment.market };
+    const exported = await run(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'export', '--from', String(f.start), '--to', String(f.start + 2n * HOUR), '--out', out], { cwd: repoRoot, env });
+    expect(exported.stdout).toContain('exported 3 windows');
+    const file = JSON.parse(await readFile(out, 'utf8')) as ExportFile;
+    expect(file.windows.map((w) => BigInt(w.windowId))).toEqual([f.start, f.start + HOUR, f.start + 2n * HOUR]);
+
+    const replay = (target: string) =>
+      run(foundryBin('forge'), ['test', '--ffi', '--match-path', 'test/replay/Replay.t.sol'], {
+        cwd: repoRoot,
+        env: { ...process.env, REPLAY_FILE: target },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    const ok = await replay(out);
+    expect(ok.stdout).toContain('[PASS] test_replay_export()');
+
+    // One changed amount: the cost of the first accepted trade.
+    const tampered = structuredClone(file);
+    const accepted = tampered.windows[0]!.events.find((e) => e.name === 'TradeSettled' && Number(e.args.status) === 1);
+    expect(accepted).toBeDefined();
+    accepted!.args.cost = (BigInt(accepted!.args.cost as string) + 1n).toString();
+    const bad = out.replace(/\.json$/, '-tampered.json');
+    await writeFile(bad, JSON.stringify(tampered));
+    const failure = await replay(bad).then(
+      () => undefined,
+      (error: { code?: number; stdout?: string }) => error,
+    );
+    expect(failure?.code).not.toBe(0);
+    expect(failure?.stdout).toContain('token movement');
   });
 });

@@ -1,0 +1,143 @@
+// Event export for auditors: every market event of a range of windows, in chain order, plus what a replay
+// needs that events do not carry (prosumer IDs, buyers' balances and allowances when settlement started).
+import { writeFile } from 'node:fs/promises';
+import { getAddress, type Address, type Log } from 'viem';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
+import type { Clients } from './chain.js';
+import { withRetry } from './retry.js';
+
+export const EXPORT_FORMAT = 'p2p-energy-market/export@1';
+
+export interface ExportedEvent {
+  name: string;
+  blockNumber: string;
+  logIndex: number;
+  transactionHash: string;
+  args: Record<string, string | number | boolean>;
+}
+
+export interface ExportedWindow {
+  windowId: string;
+  /** ID of every prosumer that placed, cancelled or got a reading in the window. */
+  prosumerIds: Record<string, string>;
+  /** Balance and allowance to the market of each buyer, at the block before settlement started. */
+  fundsAtSettlement: Record<string, { balance: string; allowance: string }>;
+  events: ExportedEvent[];
+}
+
+export interface ExportFile {
+  format: typeof EXPORT_FORMAT;
+  chainId: number;
+  market: Address;
+  token: Address;
+  registry: Address;
+  windowDuration: string;
+  settlementGrace: string;
+  fromWindow: string;
+  toWindow: string;
+  windows: ExportedWindow[];
+}
+
+const stringify = (v: unknown): string | number | boolean =>
+  typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+
+/** getLogs over [from, to], splitting the range when the node refuses it as too large. */
+async function logsInRange(clients: Clients, market: Address, from: bigint, to: bigint): Promise<Log[]> {
+  try {
+    return await withRetry(() => clients.public.getLogs({ address: market, fromBlock: from, toBlock: to }));
+  } catch (error) {
+    if (to <= from) throw error;
+    const mid = (from + to) / 2n;
+    return [...(await logsInRange(clients, market, from, mid)), ...(await logsInRange(clients, market, mid + 1n, to))];
+  }
+}
+
+export async function exportWindows(
+  clients: Clients,
+  market: Address,
+  fromWindow: bigint,
+  toWindow: bigint,
+  options: { fromBlock?: bigint; chunkBlocks?: bigint } = {},
+): Promise<ExportFile> {
+  const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = [], blockNumber?: bigint) =>
+    withRetry(() => clients.public.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, blockNumber } as never)) as Promise<T>;
+  const [token, registry, windowDuration, settlementGrace] = await Promise.all([
+    read<Address>(market, energyMarketAbi, 'token'),
+    read<Address>(market, energyMarketAbi, 'registry'),
+    read<bigint>(market, energyMarketAbi, 'windowDuration'),
+    read<bigint>(market, energyMarketAbi, 'settlementGrace'),
+  ]);
+  const head = await withRetry(() => clients.public.getBlockNumber());
+  const chunk = options.chunkBlocks ?? 10_000n;
+  const raw: Log[] = [];
+  for (let from = options.fromBlock ?? 0n; from <= head; from += chunk) {
+    const to = from + chunk - 1n < head ? from + chunk - 1n : head;
+    raw.push(...(await logsInRange(clients, market, from, to)));
+  }
+  const { decodeEventLog } = await import('viem');
+  const windows = new Map<bigint, ExportedWindow>();
+  const firstSettleBlock = new Map<bigint, bigint>();
+  for (const log of raw) {
+    let decoded;
+    try {
+      decoded = decodeEventLog({ abi: energyMarketAbi, data: log.data, topics: log.topics });
+    } catch {
+      continue; // role and pause events are not window events
+    }
+    const args = (decoded.args ?? {}) as Record<string, unknown>;
+    if (typeof args.windowId !== 'bigint') continue;
+    const windowId = args.windowId;
+    if (windowId < fromWindow || windowId > toWindow) continue;
+    let w = windows.get(windowId);
+    if (!w) {
+      w = { windowId: windowId.toString(), prosumerIds: {}, fundsAtSettlement: {}, events: [] };
+      windows.set(windowId, w);
+    }
+    if (decoded.eventName === 'TradeSettled' && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber as bigint);
+    if (decoded.eventName === 'WindowSettled' && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber as bigint);
+    w.events.push({
+      name: decoded.eventName,
+      blockNumber: (log.blockNumber as bigint).toString(),
+      logIndex: log.logIndex as number,
+      transactionHash: log.transactionHash as string,
+      args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, stringify(v)])),
+    });
+  }
+  for (const [windowId, w] of windows) {
+    const people = new Set<Address>();
+    const buyers = new Set<Address>();
+    for (const e of w.events) {
+      for (const key of ['prosumer', 'buyer', 'seller']) {
+        if (typeof e.args[key] === 'string') people.add(getAddress(e.args[key] as string));
+      }
+      if (e.name === 'TradeMatched') buyers.add(getAddress(e.args.buyer as string));
+    }
+    for (const p of people) w.prosumerIds[p] = (await read<bigint>(registry, prosumerRegistryAbi, 'prosumerIdOf', [p])).toString();
+    const settleBlock = firstSettleBlock.get(windowId);
+    if (settleBlock !== undefined) {
+      for (const b of buyers) {
+        const at = settleBlock - 1n;
+        w.fundsAtSettlement[b] = {
+          balance: (await read<bigint>(token, energyTokenAbi, 'balanceOf', [b], at)).toString(),
+          allowance: (await read<bigint>(token, energyTokenAbi, 'allowance', [b, market], at)).toString(),
+        };
+      }
+    }
+  }
+  return {
+    format: EXPORT_FORMAT,
+    chainId: clients.chain.id,
+    market,
+    token,
+    registry,
+    windowDuration: windowDuration.toString(),
+    settlementGrace: settlementGrace.toString(),
+    fromWindow: fromWindow.toString(),
+    toWindow: toWindow.toString(),
+    windows: [...windows.values()].sort((a, b) => (BigInt(a.windowId) < BigInt(b.windowId) ? -1 : 1)),
+  };
+}
+
+export async function writeExport(path: string, file: ExportFile): Promise<void> {
+  await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {EnergyMarket} from "../../src/EnergyMarket.sol";
+import {EnergyToken} from "../../src/EnergyToken.sol";
+import {ProsumerRegistry} from "../../src/ProsumerRegistry.sol";
+import {IEnergyMarket} from "../../src/interfaces/IEnergyMarket.sol";
+import {Test} from "forge-std/Test.sol";
+
+/// @notice Auditor replay: re-executes every window of an event export on a fresh market and asserts the
+/// same clearing price, trades, statuses, reasons and token movements as recorded.
+/// Run: make replay FILE=export.json (the export is turned into a plan by keeper/scripts/replay-plan.ts).
+contract ReplayTest is Test {
+    struct Action {
+        uint8 kind; // 0 place, 1 cancel
+        address prosumer;
+        uint8 side;
+        uint256 energyWh;
+        uint256 price;
+    }
+
+    struct Reading {
+        address prosumer;
+        uint256 importWh;
+        uint256 exportWh;
+    }
+
+    struct Funds {
+        address buyer;
+        uint256 balance;
+        uint256 allowance;
+    }
+
+    struct Trade {
+        address buyer;
+        address seller;
+        uint256 energyWh;
+        uint8 status;
+        uint8 reason;
+        uint256 cost;
+    }
+
+    struct WindowPlan {
+        uint256 windowId;
+        bool opened;
+        Action[] actions;
+        Reading[] readings;
+        Funds[] funds;
+        bool cleared;
+        uint256 clearingPrice;
+        uint256 clearedEnergyWh;
+        uint256 tradeCount;
+        Trade[] trades;
+        bool settled;
+        uint256 acceptedCount;
+        uint256 rejectedCount;
+    }
+
+    struct Plan {
+        uint256 windowDuration;
+        uint256 settlementGrace;
+        address[] prosumers;
+        uint256[] ids;
+        WindowPlan[] windows;
+    }
+
+    address internal admin = makeAddr("replay-admin");
+    EnergyToken internal token;
+    ProsumerRegistry internal registry;
+    EnergyMarket internal market;
+
+    function test_replay_export() public {
+        string memory file = vm.envOr("REPLAY_FILE", string(""));
+        if (bytes(file).length == 0) vm.skip(true);
+        string[] memory cmd = new string[](5);
+        (cmd[0], cmd[1], cmd[2], cmd[3], cmd[4]) =
+            ("node", "--import", "tsx", "keeper/scripts/replay-plan.ts", file);
+        Plan memory plan = abi.decode(vm.ffi(cmd), (Plan));
+        assertGt(plan.windows.length, 0, "export holds no window");
+
+        token = new EnergyToken(admin);
+        registry = new ProsumerRegistry(admin);
+        market = new EnergyMarket(token, registry, plan.windowDuration, plan.settlementGrace, admin);
+        vm.startPrank(admin);
+        for (uint256 i; i < plan.prosumers.length; ++i) {
+            registry.register(plan.prosumers[i], plan.ids[i]);
+        }
+        vm.stopPrank();
+
+        for (uint256 i; i < plan.windows.length; ++i) {
+            _replayWindow(plan.windows[i], plan.windowDuration);
+        }
+    }
+
+    function _replayWindow(WindowPlan memory w, uint256 d) internal {
+        string memory label = string.concat("window ", vm.toString(w.windowId), ": ");
+        assertTrue(w.opened, string.concat(label, "export must start at WindowOpened"));
+        vm.warp(w.windowId);
+        assertEq(market.openWindow(), w.windowId, string.concat(label, "window id"));
+        for (uint256 i; i < w.actions.length; ++i) {
+            Action memory a = w.actions[i];
+            vm.prank(a.prosumer);
+            if (a.kind == 0) {
+                IEnergyMarket.Side side = IEnergyMarket.Side(a.side);
+                market.placeOrder(w.windowId, side, a.energyWh, a.price, market.findHint(w.windowId, side, a.price));
+            } else {
+                market.cancelOrder(w.windowId);
+            }
+        }
+        if (!w.cleared) return;
+
+        vm.warp(w.windowId + d);
+        market.closeWindow(w.windowId, type(uint256).max);
+        (, uint256 price, uint256 cleared,, uint256 tradeCount,) = market.getWindow(w.windowId);
+        assertEq(price, w.clearingPrice, string.concat(label, "clearing price"));
+        assertEq(cleared, w.clearedEnergyWh, string.concat(label, "cleared energy"));
+        assertEq(tradeCount, w.tradeCount, string.concat(label, "trade count"));
+        assertEq(tradeCount, w.trades.length, string.concat(label, "recorded trades"));
+        for (uint256 t; t < tradeCount; ++t) {
+            (address buyer, address seller, uint256 energy,,) = market.getTrade(w.windowId, t);
+            assertEq(buyer, w.trades[t].buyer, string.concat(label, "buyer of trade ", vm.toString(t)));
+            assertEq(seller, w.trades[t].seller, string.concat(label, "seller of trade ", vm.toString(t)));
+            assertEq(energy, w.trades[t].energyWh, string.concat(label, "energy of trade ", vm.toString(t)));
+        }
+        if (!w.settled) return;
+
+        vm.warp(w.windowId + 2 * d);
+        if (w.readings.length > 0) {
+            address[] memory who = new address[](w.readings.length);
+            uint256[] memory imported = new uint256[](w.readings.length);
+            uint256[] memory exported = new uint256[](w.readings.length);
+            for (uint256 i; i < w.readings.length; ++i) {
+                (who[i], imported[i], exported[i]) = (w.readings[i].prosumer, w.readings[i].importWh, w.readings[i].exportWh);
+            }
+            vm.prank(admin);
+            market.submitMeterReadings(w.windowId, who, imported, exported);
+        }
+        for (uint256 i; i < w.funds.length; ++i) {
+            deal(address(token), w.funds[i].buyer, w.funds[i].balance, true);
+            vm.prank(w.funds[i].buyer);
+            token.approve(address(market), w.funds[i].allowance);
+        }
+        vm.warp(market.settleReadyAt(w.windowId));
+        _settleAndCompare(w, label);
+    }
+
+    function _settleAndCompare(WindowPlan memory w, string memory label) internal {
+        int256[] memory expectedDelta = new int256[](2 * w.trades.length);
+        address[] memory parties = new address[](2 * w.trades.length);
+        int256[] memory before = new int256[](2 * w.trades.length);
+        for (uint256 t; t < w.trades.length; ++t) {
+            (parties[2 * t], parties[2 * t + 1]) = (w.trades[t].buyer, w.trades[t].seller);
+        }
+        for (uint256 i; i < parties.length; ++i) {
+            before[i] = int256(token.balanceOf(parties[i]));
+        }
+
+        market.settleWindow(w.windowId, type(uint256).max);
+        uint256 accepted;
+        for (uint256 t; t < w.trades.length; ++t) {
+            (,,, IEnergyMarket.TradeStatus status, IEnergyMarket.RejectReason reason) = market.getTrade(w.windowId, t);
+            assertEq(uint8(status), w.trades[t].status, string.concat(label, "status of trade ", vm.toString(t)));
+            assertEq(uint8(reason), w.trades[t].reason, string.concat(label, "reason of trade ", vm.toString(t)));
+            if (status == IEnergyMarket.TradeStatus.Accepted) {
+                ++accepted;
+                int256 cost = int256(w.trades[t].cost);
+                // Every occurrence of a party gets the movement; each party is counted once below.
+                for (uint256 i; i < parties.length; ++i) {
+                    if (parties[i] == w.trades[t].buyer) expectedDelta[i] -= cost;
+                    if (parties[i] == w.trades[t].seller) expectedDelta[i] += cost;
+                }
+            } else {
+                assertEq(w.trades[t].cost, 0, string.concat(label, "a rejected trade records no cost"));
+            }
+        }
+        assertEq(accepted, w.acceptedCount, string.concat(label, "accepted count"));
+        assertEq(w.trades.length - accepted, w.rejectedCount, string.concat(label, "rejected count"));
+        for (uint256 i; i < parties.length; ++i) {
+            assertEq(
+                int256(token.balanceOf(parties[i])) - before[i],
+                expectedDelta[i],
+                string.concat(label, "token movement of ", vm.toString(parties[i]))
+            );
+        }
+    }
+}
