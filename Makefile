@@ -49,7 +49,7 @@ bench-keeper: build
 
 # The keeper in the foreground, node started directly so SIGTERM reaches it: make keeper ARGS="--dry-run".
 keeper: build
-	exec node --max-semi-space-size=1 --import tsx keeper/src/cli.ts run $(ARGS)
+	exec node --max-semi-space-size=1 --max-old-space-size=96 --import tsx keeper/src/cli.ts run $(ARGS)
 
 fmt: install
 	$(FORGE) fmt --check

@@ -28,25 +28,8 @@ async function rpc(url: string, calls: { method: string; params: unknown[] }[]):
   return res.map((r) => r.result);
 }
 
-/**
- * Sends transactions through eth_sendTransaction (auto-impersonation) in chunks. Unordered: all go into one
- * block (anvil may reorder them). Ordered: automine, one block per transaction, in sending order.
- */
-async function bulk(url: string, txs: { from: Address; to: Address; data: Hex }[], ordered = false): Promise<void> {
-  if (ordered) {
-    for (const [i, t] of txs.entries()) {
-      const [hash] = (await rpc(url, [{ method: 'eth_sendTransaction', params: [{ ...t, gas: numberToHex(2_000_000), gasPrice: '0x0' }] }])) as Hex[];
-      for (;;) {
-        const [receipt] = (await rpc(url, [{ method: 'eth_getTransactionReceipt', params: [hash] }])) as ({ status: Hex } | null)[];
-        if (receipt) {
-          if (receipt.status !== '0x1') throw new Error(`ordered transaction ${i} reverted`);
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 1));
-      }
-    }
-    return;
-  }
+/** Sends transactions through eth_sendTransaction (auto-impersonation) and mines them in one block. */
+async function bulk(url: string, txs: { from: Address; to: Address; data: Hex }[]): Promise<void> {
   await rpc(url, [{ method: 'evm_setAutomine', params: [false] }]);
   const senders = [...new Set(txs.map((t) => t.from))];
   const counts = (await rpc(url, senders.map((s) => ({ method: 'eth_getTransactionCount', params: [s, 'pending'] })))) as Hex[];
@@ -70,6 +53,9 @@ async function bulk(url: string, txs: { from: Address; to: Address; data: Hex }[
 }
 
 const address = (i: number) => `0x${(0x10000000 + i).toString(16).padStart(40, '0')}` as Address;
+const ZERO = '0x0000000000000000000000000000000000000000' as Address;
+/** Orders per side per block: anvil may reorder a block's transactions, so hints point into the block before. */
+const ORDERS_PER_BLOCK = 50;
 
 async function main() {
   const day = 1_780_012_800n;
@@ -99,11 +85,16 @@ async function main() {
       ...sellers.map((a) => ({ from: admin, ...call(d.token, energyTokenAbi, 'mint', [a, TOKEN]) })),
       ...buyers.map((a) => ({ from: a, ...call(d.token, energyTokenAbi, 'approve', [d.market, maxUint256]) })),
     ]);
-    // Best price first, each with the previous order of its side as the hint (tail insertion).
-    await bulk(anvil.url, [
-      ...buyers.map((a, i) => ({ from: a, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 0, ENERGY, 100n * TOKEN - BigInt(i) * 10n ** 15n, i === 0 ? '0x0000000000000000000000000000000000000000' : buyers[i - 1]]) })),
-      ...sellers.map((a, i) => ({ from: a, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 1, ENERGY, 10n * TOKEN + BigInt(i) * 10n ** 15n, i === 0 ? '0x0000000000000000000000000000000000000000' : sellers[i - 1]]) })),
-    ], true);
+    // Best price first, a block at a time; every order's hint is the last order of its side in the block
+    // before (walks stay within one block, whatever order anvil mines a block's transactions in).
+    const hint = (side: Address[], i: number) => (i < ORDERS_PER_BLOCK ? ZERO : side[i - (i % ORDERS_PER_BLOCK) - 1]);
+    for (let start = 0; start < PAIRS; start += ORDERS_PER_BLOCK) {
+      const range = Array.from({ length: Math.min(ORDERS_PER_BLOCK, PAIRS - start) }, (_, k) => start + k);
+      await bulk(anvil.url, [
+        ...range.map((i) => ({ from: buyers[i]!, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 0, ENERGY, 100n * TOKEN - BigInt(i) * 10n ** 15n, hint(buyers, i)]) })),
+        ...range.map((i) => ({ from: sellers[i]!, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 1, ENERGY, 10n * TOKEN + BigInt(i) * 10n ** 15n, hint(sellers, i)]) })),
+      ]);
+    }
     const book = await reader.window(w0);
     if (book.orderCount !== BigInt(2 * PAIRS)) throw new Error(`book has ${book.orderCount} orders`);
     console.error(`setup: ${2 * PAIRS} orders in ${((Date.now() - setup) / 1000).toFixed(1)} s`);

@@ -45,6 +45,16 @@ export function makeClients(rpcUrl: string, chainId: number, account: Account): 
   };
 }
 
+/** Concurrency of bulk reads: bounded so that a 10,000-order window does not hold 10,000 requests at once. */
+export const READ_CHUNK = 400;
+
+/** Maps `items` through `fn`, `chunk` at a time (results in order). */
+export async function mapInChunks<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, chunk = READ_CHUNK): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += chunk) out.push(...(await Promise.all(items.slice(i, i + chunk).map(fn))));
+  return out;
+}
+
 export interface WindowState {
   status: WindowStatusName;
   clearingPrice: bigint;
@@ -141,9 +151,8 @@ export class MarketReader {
   /** Traders of a window: every buyer and seller of its trades, in first-appearance order. */
   async traders(windowId: bigint, tradeCount: bigint): Promise<Address[]> {
     const indices = Array.from({ length: Number(tradeCount) }, (_, i) => BigInt(i));
-    const trades = await Promise.all(indices.map((i) => this.trade(windowId, i)));
     const seen = new Set<Address>();
-    for (const t of trades) {
+    for (const t of await mapInChunks(indices, (i) => this.trade(windowId, i))) {
       seen.add(t.buyer);
       seen.add(t.seller);
     }

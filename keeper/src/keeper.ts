@@ -1,7 +1,7 @@
 // The keeper loop: the chain decides what is due; the keeper notices, simulates, sends and watches.
 import { keccak256, toHex, type Address } from 'viem';
 import { energyMarketAbi } from './abi.js';
-import type { Clients, MarketReader, UpkeepActionName } from './chain.js';
+import { mapInChunks, type Clients, type MarketReader, type UpkeepActionName } from './chain.js';
 import type { KeeperConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { MeterSource, ProsumerContext } from './meters/types.js';
@@ -215,14 +215,14 @@ export class Keeper implements HealthState {
     const log = this.log.child({ action: 'readings', windowId: windowId.toString() });
     const traders = await withRetry(() => this.reader.traders(windowId, tradeCount));
     const missing: Address[] = [];
-    const states = await withRetry(() => Promise.all(traders.map((t) => this.reader.reading(windowId, t))));
+    const states = await withRetry(() => mapInChunks(traders, (t) => this.reader.reading(windowId, t)));
     traders.forEach((t, i) => {
       if (!states[i]?.submitted) missing.push(t);
     });
     if (missing.length === 0) return;
     const registry = this.registry as Address;
     const contexts: ProsumerContext[] = await withRetry(() =>
-      Promise.all(missing.map(async (account) => ({ account, ...(await this.reader.assetTotals(registry, account)) }))),
+      mapInChunks(missing, async (account) => ({ account, ...(await this.reader.assetTotals(registry, account)) })),
     );
     let raw;
     try {

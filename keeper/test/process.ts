@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { repoRoot } from '../src/anvil.js';
 
 /** The flags operators use too (see docs/operators.md): a small young generation keeps RSS low. */
-export const NODE_FLAGS = ['--max-semi-space-size=1'];
+export const NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
 
 export interface KeeperProcess {
   child: ChildProcess;
