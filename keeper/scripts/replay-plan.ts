@@ -25,8 +25,8 @@ const windows = data.windows.map((w) => {
     }));
   const readings = ev('MeterReadingSubmitted').map((e) => ({
     prosumer: getAddress(e.args.prosumer as string),
-    importWh: BigInt(e.args.importWh as string),
-    exportWh: BigInt(e.args.exportWh as string),
+    importWh: BigInt(e.args.importedWh as string),
+    exportWh: BigInt(e.args.exportedWh as string),
   }));
   const funds = Object.entries(w.fundsAtSettlement).map(([buyer, f]) => ({
     buyer: getAddress(buyer),

@@ -99,11 +99,13 @@ contract ReplayTest is Test {
         assertEq(market.openWindow(), w.windowId, string.concat(label, "window id"));
         for (uint256 i; i < w.actions.length; ++i) {
             Action memory a = w.actions[i];
-            vm.prank(a.prosumer);
             if (a.kind == 0) {
                 IEnergyMarket.Side side = IEnergyMarket.Side(a.side);
-                market.placeOrder(w.windowId, side, a.energyWh, a.price, market.findHint(w.windowId, side, a.price));
+                address hint = market.findHint(w.windowId, side, a.price);
+                vm.prank(a.prosumer);
+                market.placeOrder(w.windowId, side, a.energyWh, a.price, hint);
             } else {
+                vm.prank(a.prosumer);
                 market.cancelOrder(w.windowId);
             }
         }
