@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // keeper run [--flags]: the hourly loop. See docs/operators.md.
 import { parseArgs } from 'node:util';
-import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
+import { createPublicClient, http, type PublicClient } from 'viem';
 import { z } from 'zod';
-import { makeClients } from './chain.js';
+import { makeChain } from './chain.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createKeeperApp } from './app.js';
 import { exportWindows, writeExport } from './export.js';
@@ -44,9 +44,8 @@ async function exportCommand(args: string[]): Promise<number> {
     return 2;
   }
   const c = parsed.data;
-  // Reads only: any key will do for the client.
-  const clients = makeClients(c.rpcUrl, c.chainId, privateKeyToAccount(generatePrivateKey()));
-  const file = await exportWindows(clients, c.marketAddress as `0x${string}`, c.from, c.to, { fromBlock: c.startBlock });
+  const client = createPublicClient({ chain: makeChain(c.chainId, c.rpcUrl), transport: http(c.rpcUrl, { retryCount: 0 }) });
+  const file = await exportWindows(client as PublicClient, c.marketAddress as `0x${string}`, c.from, c.to, { fromBlock: c.startBlock });
   await writeExport(c.out, file);
   const events = file.windows.reduce((n, w) => n + w.events.length, 0);
   console.log(`exported ${file.windows.length} windows, ${events} events to ${c.out}`);

@@ -1,9 +1,8 @@
 // Event export for auditors: every market event of a range of windows, in chain order, plus what a replay
 // needs that events do not carry (prosumer IDs, buyers' balances and allowances when settlement started).
 import { writeFile } from 'node:fs/promises';
-import { getAddress, type Address, type Log } from 'viem';
+import { decodeEventLog, getAddress, type Address, type Log, type PublicClient } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
-import type { Clients } from './chain.js';
 import { withRetry } from './retry.js';
 
 export const EXPORT_FORMAT = 'p2p-energy-market/export@1';
@@ -42,39 +41,39 @@ const stringify = (v: unknown): string | number | boolean =>
   typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
 
 /** getLogs over [from, to], splitting the range when the node refuses it as too large. */
-async function logsInRange(clients: Clients, market: Address, from: bigint, to: bigint): Promise<Log[]> {
+async function logsInRange(client: PublicClient, market: Address, from: bigint, to: bigint): Promise<Log[]> {
   try {
-    return await withRetry(() => clients.public.getLogs({ address: market, fromBlock: from, toBlock: to }));
+    return await withRetry(() => client.getLogs({ address: market, fromBlock: from, toBlock: to }));
   } catch (error) {
     if (to <= from) throw error;
     const mid = (from + to) / 2n;
-    return [...(await logsInRange(clients, market, from, mid)), ...(await logsInRange(clients, market, mid + 1n, to))];
+    return [...(await logsInRange(client, market, from, mid)), ...(await logsInRange(client, market, mid + 1n, to))];
   }
 }
 
 export async function exportWindows(
-  clients: Clients,
+  client: PublicClient,
   market: Address,
   fromWindow: bigint,
   toWindow: bigint,
   options: { fromBlock?: bigint; chunkBlocks?: bigint } = {},
 ): Promise<ExportFile> {
   const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = [], blockNumber?: bigint) =>
-    withRetry(() => clients.public.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, blockNumber } as never)) as Promise<T>;
+    withRetry(() => client.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, blockNumber } as never)) as Promise<T>;
   const [token, registry, windowDuration, settlementGrace] = await Promise.all([
     read<Address>(market, energyMarketAbi, 'token'),
     read<Address>(market, energyMarketAbi, 'registry'),
     read<bigint>(market, energyMarketAbi, 'windowDuration'),
     read<bigint>(market, energyMarketAbi, 'settlementGrace'),
   ]);
-  const head = await withRetry(() => clients.public.getBlockNumber());
+  const head = await withRetry(() => client.getBlockNumber());
+  const chainId = await withRetry(() => client.getChainId());
   const chunk = options.chunkBlocks ?? 10_000n;
   const raw: Log[] = [];
   for (let from = options.fromBlock ?? 0n; from <= head; from += chunk) {
     const to = from + chunk - 1n < head ? from + chunk - 1n : head;
-    raw.push(...(await logsInRange(clients, market, from, to)));
+    raw.push(...(await logsInRange(client, market, from, to)));
   }
-  const { decodeEventLog } = await import('viem');
   const windows = new Map<bigint, ExportedWindow>();
   const firstSettleBlock = new Map<bigint, bigint>();
   for (const log of raw) {
@@ -126,7 +125,7 @@ export async function exportWindows(
   }
   return {
     format: EXPORT_FORMAT,
-    chainId: clients.chain.id,
+    chainId,
     market,
     token,
     registry,

@@ -1,0 +1,252 @@
+// make demo: a local energy community on an embedded anvil (or RPC_URL), driven by the real keeper.
+// Twenty prosumers with PV and batteries place one order per window from their forecast; the keeper
+// opens, closes, submits simulated meter readings and settles; a table shows each window.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import pino from 'pino';
+import {
+  createPublicClient,
+  createWalletClient,
+  formatEther,
+  http,
+  maxUint256,
+  parseEther,
+  type Address,
+  type Hex,
+} from 'viem';
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
+import { ANVIL_KEYS, repoRoot, startAnvil, type Anvil } from './anvil.js';
+import { createKeeperApp, type KeeperApp } from './app.js';
+import { MarketReader, makeChain } from './chain.js';
+import { loadConfig } from './config.js';
+import { deploy } from './deploy.js';
+import { exportWindows, writeExport } from './export.js';
+import { SimulatedMeters } from './meters/simulated.js';
+
+const env = process.env;
+const WINDOWS = Number(env.DEMO_WINDOWS ?? 6);
+const WINDOW_SECONDS = Number(env.DEMO_WINDOW_SECONDS ?? 20);
+const PROSUMERS = Number(env.DEMO_PROSUMERS ?? 20);
+const MNEMONIC = 'test test test test test test test test test test test junk';
+const TOKEN = 10n ** 18n;
+const REASONS = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'];
+
+const t0 = Date.now();
+const say = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rand = (seed: number) => {
+  let x = seed >>> 0;
+  return () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32);
+};
+
+interface Member {
+  name: string;
+  account: ReturnType<typeof mnemonicToAccount>;
+  pvPeakW: bigint;
+  batteryPowerW: bigint;
+  batteryCapacityWh: bigint;
+  askPrice: number;
+  bidPrice: number;
+}
+
+function community(): Member[] {
+  const r = rand(2026);
+  return Array.from({ length: PROSUMERS }, (_, i) => {
+    const kind = i % 4; // 0,1: PV + battery, 2: PV only, 3: no PV
+    const pv = kind === 3 ? 0 : 3000 + Math.round(r() * 7) * 1000;
+    const battery = kind <= 1 ? 3000 + Math.round(r() * 2) * 1000 : 0;
+    return {
+      name: `home-${String(i + 1).padStart(2, '0')}`,
+      account: mnemonicToAccount(MNEMONIC, { addressIndex: 200 + i }),
+      pvPeakW: BigInt(pv),
+      batteryPowerW: BigInt(battery),
+      batteryCapacityWh: BigInt(battery * 2),
+      askPrice: 14 + Math.round(r() * 8),
+      bidPrice: 18 + Math.round(r() * 10),
+    };
+  });
+}
+
+async function main() {
+  let anvil: Anvil | undefined;
+  let app: KeeperApp | undefined;
+  let stopping = false;
+  const cleanup = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await app?.shutdown(5000).catch(() => undefined);
+    await anvil?.stop().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => {
+    say('Ctrl-C: stopping the keeper and the chain');
+    void cleanup(130);
+  });
+  process.on('SIGTERM', () => void cleanup(143));
+
+  let rpcUrl = env.RPC_URL?.trim() || undefined;
+  if (!rpcUrl) {
+    say('starting an embedded anvil (1 s blocks)…');
+    anvil = await startAnvil({ chainId: 31337, extraArgs: ['--block-time', '1'] });
+    rpcUrl = anvil.url;
+    say(`anvil listening on ${rpcUrl}`);
+  }
+  const adminKey = (env.PRIVATE_KEY?.trim() || ANVIL_KEYS[0]) as Hex;
+  const keeperKey = (env.KEEPER_PRIVATE_KEY?.trim() || ANVIL_KEYS[1]) as Hex;
+  const probe = createPublicClient({ transport: http(rpcUrl) });
+  const chainId = await probe.getChainId();
+  const chain = makeChain(chainId, rpcUrl);
+  const client = createPublicClient({ chain, transport: http(rpcUrl) });
+  const admin = createWalletClient({ chain, transport: http(rpcUrl), account: privateKeyToAccount(adminKey) });
+  const keeperAddress = privateKeyToAccount(keeperKey).address;
+
+  say(`deploying token, registry and market (windows of ${WINDOW_SECONDS} s, grace ${WINDOW_SECONDS / 2} s)…`);
+  const d = await deploy({ rpcUrl, privateKey: adminKey, windowDuration: WINDOW_SECONDS, settlementGrace: WINDOW_SECONDS / 2, keeper: keeperAddress });
+  say(`market ${d.market}, token ${d.token}, registry ${d.registry}`);
+
+  const members = community();
+  say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each, approving the market…`);
+  const wait = (hash: Hex) => client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
+  let nonce = await client.getTransactionCount({ address: admin.account.address, blockTag: 'pending' });
+  const adminTx = (address: Address, abi: readonly unknown[], functionName: string, args: unknown[], value?: bigint) =>
+    admin.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, nonce: nonce++, value } as never);
+  const pending: Hex[] = [];
+  for (const [i, m] of members.entries()) {
+    const a = m.account.address;
+    if ((await client.getBalance({ address: a })) < parseEther('0.05')) {
+      pending.push(await admin.sendTransaction({ to: a, value: parseEther('0.1'), nonce: nonce++ }));
+    }
+    pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'register', [a, BigInt(i + 1)]));
+    if (m.pvPeakW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addPvSystem', [a, m.pvPeakW]));
+    if (m.batteryPowerW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addBattery', [a, m.batteryPowerW, m.batteryCapacityWh]));
+    pending.push(await adminTx(d.token, energyTokenAbi, 'mint', [a, 500n * TOKEN]));
+  }
+  await Promise.all(pending.map(wait));
+  await Promise.all(
+    members.map(async (m) => {
+      const wallet = createWalletClient({ chain, transport: http(rpcUrl), account: m.account });
+      await wait(await wallet.writeContract({ address: d.token, abi: energyTokenAbi, functionName: 'approve', args: [d.market, maxUint256] }));
+    }),
+  );
+  for (const m of members) {
+    say(`  ${m.name}  PV ${(Number(m.pvPeakW) / 1000).toFixed(0).padStart(2)} kW  battery ${(Number(m.batteryPowerW) / 1000).toFixed(0)} kW / ${(Number(m.batteryCapacityWh) / 1000).toFixed(0)} kWh  asks ${m.askPrice}  bids ${m.bidPrice} CET/kWh`);
+  }
+
+  // Each window stands for an hour of a day, from 06:00 on, so the demo sweeps the morning: households
+  // import at dawn and export as the sun rises.
+  const firstIndex = BigInt(Math.floor(Date.now() / 1000 / WINDOW_SECONDS));
+  const hourOf = (w: bigint) => Number((6n + w / BigInt(WINDOW_SECONDS) - firstIndex + 240n) % 24n);
+  const meters = new SimulatedMeters(7, hourOf);
+  await mkdir(path.join(repoRoot, 'exports'), { recursive: true });
+  const logFile = path.join(repoRoot, 'exports', `demo-${chainId}-keeper.log`);
+  const config = loadConfig({
+    RPC_URL: rpcUrl,
+    CHAIN_ID: String(chainId),
+    MARKET_ADDRESS: d.market,
+    PRIVATE_KEY: keeperKey,
+    POLL_INTERVAL_MS: '500',
+    METRICS_PORT: '0',
+    CONFIRMATIONS: '1',
+  });
+  app = await createKeeperApp(config, { meters, logger: pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false })) });
+  await app.keeper.startupChecks();
+  const port = (app.server?.address() as { port: number }).port;
+  say(`keeper running (logs: ${path.relative(repoRoot, logFile)}, metrics: http://127.0.0.1:${port}/metrics)`);
+  void app.keeper.run();
+
+  const reader = new MarketReader(client as never, d.market);
+  const ordered: bigint[] = [];
+  const placedIn = new Map<bigint, { bids: number; asks: number }>();
+  const reported = new Set<bigint>();
+  const totals = { orders: 0, trades: 0, accepted: 0, energyWh: 0n, tokens: 0n };
+  say(`the community trades for ${WINDOWS} windows; each window settles two windows after it opens`);
+  console.log('');
+  console.log('  window  hour   bids  asks  price CET/kWh  cleared Wh  trades  accepted  rejected (why)');
+  while (reported.size < WINDOWS && !stopping) {
+    const now = (await client.getBlock()).timestamp;
+    const w = now - (now % BigInt(WINDOW_SECONDS));
+    const left = Number(w + BigInt(WINDOW_SECONDS) - now);
+    if (ordered.length < WINDOWS && !ordered.includes(w) && left >= 6 && (await reader.window(w)).status === 'Open') {
+      ordered.push(w);
+      const placed = await placeOrders(members, w, meters, chain, rpcUrl, d.market, client);
+      placedIn.set(w, placed);
+      totals.orders += placed.bids + placed.asks;
+      say(`window ${ordered.length} (${String(hourOf(w)).padStart(2, '0')}:00) open: ${placed.bids} bids, ${placed.asks} asks placed`);
+    }
+    for (const [i, id] of ordered.entries()) {
+      if (reported.has(id)) continue;
+      const win = await reader.window(id);
+      if (win.status !== 'Settled') continue;
+      reported.add(id);
+      const reasons = new Map<string, number>();
+      let accepted = 0;
+      const { bids, asks } = placedIn.get(id) ?? { bids: 0, asks: 0 };
+      for (let t = 0n; t < win.tradeCount; t++) {
+        const trade = await reader.trade(id, t);
+        if (trade.status === 1) {
+          accepted++;
+          totals.tokens += (trade.energyWh * win.clearingPrice) / 1000n;
+        } else reasons.set(REASONS[trade.reason] ?? '?', (reasons.get(REASONS[trade.reason] ?? '?') ?? 0) + 1);
+      }
+      totals.trades += Number(win.tradeCount);
+      totals.accepted += accepted;
+      totals.energyWh += win.clearedEnergyWh;
+      const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ');
+      console.log(
+        `  ${String(i + 1).padStart(6)}  ${String(hourOf(id)).padStart(2, '0')}:00  ${String(bids).padStart(4)}  ${String(asks).padStart(4)}  ${Number(formatEther(win.clearingPrice)).toFixed(2).padStart(13)}  ${String(win.clearedEnergyWh).padStart(10)}  ${String(win.tradeCount).padStart(6)}  ${String(accepted).padStart(8)}  ${String(Number(win.tradeCount) - accepted).padStart(8)}${why ? ` (${why})` : ''}`,
+      );
+    }
+    await sleep(500);
+  }
+  if (stopping) return;
+  console.log('');
+  const out = path.join(repoRoot, 'exports', `demo-${chainId}.json`);
+  const file = await exportWindows(client as never, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, { fromBlock: 0n });
+  await writeExport(out, file);
+  say(`summary: ${totals.orders} orders, ${totals.trades} trades, ${totals.energyWh} Wh cleared, ${totals.accepted} accepted (${totals.trades ? Math.round((100 * totals.accepted) / totals.trades) : 0} %), ${Number(formatEther(totals.tokens)).toFixed(4)} CET paid`);
+  say(`event export: ${path.relative(repoRoot, out)} (replay it: make replay FILE=${path.relative(repoRoot, out)})`);
+  await cleanup(0);
+}
+
+async function placeOrders(
+  members: Member[],
+  w: bigint,
+  meters: SimulatedMeters,
+  chain: ReturnType<typeof makeChain>,
+  rpcUrl: string,
+  market: Address,
+  client: ReturnType<typeof createPublicClient>,
+): Promise<{ bids: number; asks: number }> {
+  const r = rand(Number(w % 100_000n));
+  let bids = 0;
+  let asks = 0;
+  const sends = members.map(async (m) => {
+    const f = meters.forecast(w, WINDOW_SECONDS, { account: m.account.address, pvPeakW: m.pvPeakW, batteryPowerW: m.batteryPowerW, batteryCapacityWh: m.batteryCapacityWh });
+    const sell = f.exportWh > 0n;
+    // Offer a little less than forecast: forecasts are optimistic on a cloudy hour.
+    const energy = ((sell ? f.exportWh : f.importWh) * 85n) / 100n;
+    if (energy === 0n) return;
+    const price = BigInt(Math.round(((sell ? m.askPrice : m.bidPrice) + (r() - 0.5) * 2) * 100)) * (TOKEN / 100n);
+    const side = sell ? 1 : 0;
+    const hint = (await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'findHint', args: [w, side, price] })) as Address;
+    const wallet = createWalletClient({ chain, transport: http(rpcUrl), account: m.account });
+    // Twenty prosumers send at once, so a hint can go stale before its transaction runs: leave gas for a
+    // short walk instead of the estimate for a fresh hint.
+    const hash = await wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'placeOrder', args: [w, side, energy, price, hint], gas: 400_000n });
+    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
+    if (receipt.status !== 'success') throw new Error(`${m.name}: placeOrder reverted (${hash})`);
+    if (sell) asks++;
+    else bids++;
+  });
+  const results = await Promise.allSettled(sends);
+  for (const failed of results.filter((x) => x.status === 'rejected')) {
+    say(`  an order failed: ${String((failed as PromiseRejectedResult).reason).split('\n')[0]}`);
+  }
+  return { bids, asks };
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
