@@ -21,6 +21,8 @@ export interface KeeperApp {
   reader: MarketReader;
   log: Logger;
   server?: Server;
+  /** Runs the keeper loop until `shutdown()`. */
+  run(): Promise<void>;
   /** Stops taking work, lets the in-flight send finish (or abandons it after `graceMs`), closes the server. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -55,6 +57,10 @@ export async function createKeeperApp(
     reader,
     log,
     server,
+    run() {
+      loop = keeper.run();
+      return loop;
+    },
     async shutdown(graceMs = 30_000) {
       keeper.stop();
       loop ??= Promise.resolve();
@@ -63,7 +69,5 @@ export async function createKeeperApp(
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     },
   };
-  const run = keeper.run.bind(keeper);
-  keeper.run = () => (loop = run());
   return app;
 }

@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     await app.shutdown(0);
     return 1;
   }
-  await app.keeper.run();
+  await app.run();
   await app.shutdown();
   return 0;
 }

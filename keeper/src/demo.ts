@@ -153,7 +153,7 @@ async function main() {
   await app.keeper.startupChecks();
   const port = (app.server?.address() as { port: number }).port;
   say(`keeper running (logs: ${path.relative(repoRoot, logFile)}, metrics: http://127.0.0.1:${port}/metrics)`);
-  void app.keeper.run();
+  void app.run();
 
   const reader = new MarketReader(client as never, d.market);
   const ordered: bigint[] = [];

@@ -32,7 +32,7 @@ describe('RPC outage', () => {
     const port = (app.server?.address() as AddressInfo).port;
     const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
     await f.setTime(f.start + 5n);
-    void app.keeper.run();
+    void app.run();
     await until('window opened', async () => (await app.reader.window(f.start).catch(() => undefined))?.status === 'Open');
     await until('ready', async () => (await readyz()) === 200);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);

@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../src/anvil.js';
+
+function runDemo(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'keeper/src/demo.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+const rpcAlive = async (url: string) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' }).then(
+    () => true,
+    () => false,
+  );
+
+describe('make demo (keeper/src/demo.ts)', () => {
+  it('runs a short community session to the end with a summary and an export', async () => {
+    const demo = runDemo({ DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '8' });
+    expect(await demo.exited).toBe(0);
+    const out = demo.output();
+    expect(out).toContain('registering 8 prosumers');
+    expect(out).toMatch(/window 1 \(06:00\) open: \d+ bids, \d+ asks placed/);
+    expect(out).toMatch(/\n\s+2\s+07:00\s+\d+\s+\d+\s+[\d.]+\s+\d+/);
+    expect(out).toContain('summary:');
+    const exported = /event export: (\S+)/.exec(out)?.[1];
+    expect(exported && existsSync(path.join(repoRoot, exported))).toBe(true);
+  }, 180_000);
+
+  it('stops everything it started on Ctrl-C', async () => {
+    const demo = runDemo({ DEMO_WINDOWS: '5', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '4' });
+    for (let i = 0; i < 600 && !demo.output().includes('keeper running'); i++) await new Promise((r) => setTimeout(r, 100));
+    const url = /anvil listening on (\S+)/.exec(demo.output())?.[1];
+    expect(url).toBeDefined();
+    expect(await rpcAlive(url!)).toBe(true);
+    demo.child.kill('SIGINT');
+    expect(await demo.exited).toBe(130);
+    expect(demo.output()).toContain('Ctrl-C: stopping');
+    expect(await rpcAlive(url!)).toBe(false);
+  }, 120_000);
+});
