@@ -74,7 +74,7 @@ contract ReplayTest is Test {
         if (bytes(file).length == 0) vm.skip(true);
         string[] memory cmd = new string[](5);
         (cmd[0], cmd[1], cmd[2], cmd[3], cmd[4]) =
-            ("node", "--import", "tsx", "keeper/scripts/replay-plan.ts", file);
+        ("node", "--import", "tsx", "keeper/scripts/replay-plan.ts", file);
         Plan memory plan = abi.decode(vm.ffi(cmd), (Plan));
         assertGt(plan.windows.length, 0, "export holds no window");
 
@@ -132,7 +132,8 @@ contract ReplayTest is Test {
             uint256[] memory imported = new uint256[](w.readings.length);
             uint256[] memory exported = new uint256[](w.readings.length);
             for (uint256 i; i < w.readings.length; ++i) {
-                (who[i], imported[i], exported[i]) = (w.readings[i].prosumer, w.readings[i].importWh, w.readings[i].exportWh);
+                (who[i], imported[i], exported[i]) =
+                (w.readings[i].prosumer, w.readings[i].importWh, w.readings[i].exportWh);
             }
             vm.prank(admin);
             market.submitMeterReadings(w.windowId, who, imported, exported);
@@ -160,9 +161,14 @@ contract ReplayTest is Test {
         market.settleWindow(w.windowId, type(uint256).max);
         uint256 accepted;
         for (uint256 t; t < w.trades.length; ++t) {
-            (,,, IEnergyMarket.TradeStatus status, IEnergyMarket.RejectReason reason) = market.getTrade(w.windowId, t);
-            assertEq(uint8(status), w.trades[t].status, string.concat(label, "status of trade ", vm.toString(t)));
-            assertEq(uint8(reason), w.trades[t].reason, string.concat(label, "reason of trade ", vm.toString(t)));
+            (,,, IEnergyMarket.TradeStatus status, IEnergyMarket.RejectReason reason) =
+                market.getTrade(w.windowId, t);
+            assertEq(
+                uint8(status), w.trades[t].status, string.concat(label, "status of trade ", vm.toString(t))
+            );
+            assertEq(
+                uint8(reason), w.trades[t].reason, string.concat(label, "reason of trade ", vm.toString(t))
+            );
             if (status == IEnergyMarket.TradeStatus.Accepted) {
                 ++accepted;
                 int256 cost = int256(w.trades[t].cost);
