@@ -90,16 +90,8 @@ export class MarketReader {
     return this.read('windowDuration');
   }
 
-  settlementGrace(): Promise<bigint> {
-    return this.read('settlementGrace');
-  }
-
   registry(): Promise<Address> {
     return this.read('registry');
-  }
-
-  token(): Promise<Address> {
-    return this.read('token');
   }
 
   settleReadyAt(windowId: bigint): Promise<bigint> {
@@ -122,14 +114,6 @@ export class MarketReader {
       [windowId, index],
     );
     return { buyer, seller, energyWh, status, reason };
-  }
-
-  async order(windowId: bigint, prosumer: Address): Promise<{ side: number; energyWh: bigint; price: bigint; filledWh: bigint; live: boolean }> {
-    const [side, energyWh, price, filledWh, live] = await this.read<readonly [number, bigint, bigint, bigint, boolean]>('getOrder', [
-      windowId,
-      prosumer,
-    ]);
-    return { side, energyWh, price, filledWh, live };
   }
 
   async checkUpkeep(): Promise<{ needed: boolean; action: UpkeepActionName; windowId: bigint; maxSteps: bigint }> {
@@ -167,15 +151,5 @@ export class MarketReader {
       args: [account],
     })) as readonly [bigint, bigint, bigint];
     return { pvPeakW, batteryPowerW, batteryCapacityWh };
-  }
-
-  async isRegistered(registry: Address, account: Address): Promise<boolean> {
-    const [id] = (await this.client.readContract({
-      address: registry,
-      abi: prosumerRegistryAbi,
-      functionName: 'registrationOf',
-      args: [account],
-    })) as readonly [bigint, boolean];
-    return id !== 0n;
   }
 }

@@ -120,10 +120,6 @@ export class Keeper implements HealthState {
     this.wake?.();
   }
 
-  get isStopping(): boolean {
-    return this.stopping;
-  }
-
   /** One pass: readings that are due, then every due upkeep action. Returns the chain time it started at. */
   async tick(): Promise<bigint> {
     if (this.duration === 0n) this.duration = await withRetry(() => this.reader.windowDuration());
