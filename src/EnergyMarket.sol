@@ -63,6 +63,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint32 askCursor;
         uint32 tradeCount;
         uint32 traderCount;
+        bool paused;
         uint96 clearingPrice;
         uint64 clearedEnergyWh;
         uint32 settledCount;
@@ -111,13 +112,22 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     // ---------------------------------------------------------------- admin
 
     /// @notice Stops new orders (cancelling, closing and settling go on). Pauser only.
+    /// @dev The flag is also kept in the slot of the window taking orders (the current one; windows opened
+    /// while paused copy it), so that `placeOrder` reads no extra storage slot.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
+        _setCurrentWindowPaused(true);
     }
 
     /// @notice Allows new orders again. Pauser only.
     function unpause() external onlyRole(PAUSER_ROLE) {
         _unpause();
+        _setCurrentWindowPaused(false);
+    }
+
+    function _setCurrentWindowPaused(bool paused_) private {
+        Window storage window = _windows[currentWindow()];
+        if (window.status == WindowStatus.Open) window.paused = paused_;
     }
 
     // ---------------------------------------------------------------- open and order book
@@ -133,6 +143,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         Window storage window = _windows[windowId];
         if (window.status != WindowStatus.None) revert WindowAlreadyExists(windowId);
         window.status = WindowStatus.Open;
+        if (paused()) window.paused = true;
         _openedWindows.push(windowId);
         emit WindowOpened(windowId);
     }
@@ -140,13 +151,13 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @inheritdoc IEnergyMarket
     function placeOrder(uint256 windowId, Side side, uint256 energyWh, uint256 pricePerKWh, address hintPrev)
         external
-        whenNotPaused
     {
         if (energyWh == 0) revert ZeroEnergy();
         if (energyWh > MAX_ENERGY_WH) revert EnergyOutOfRange(energyWh, MAX_ENERGY_WH);
         if (pricePerKWh == 0) revert ZeroPrice();
         if (pricePerKWh > MAX_PRICE_PER_KWH) revert PriceOutOfRange(pricePerKWh, MAX_PRICE_PER_KWH);
         Window storage window = _requireOrdering(windowId);
+        if (window.paused) revert EnforcedPause();
         (uint256 id, bool registered) = registry.registrationOf(msg.sender);
         if (!registered) revert NotRegistered(msg.sender);
 
@@ -284,9 +295,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         tradeSlots[index >> 1] = TradeRecord.write(
             tradeSlots[index >> 1], index & 1, TradeRecord.encode(walk.bidId, walk.askId, quantity)
         );
-        emit TradeMatched(
-            windowId, index, registry.accountOf(walk.bidId), registry.accountOf(walk.askId), quantity
-        );
+        (address buyer, address seller) = registry.accountsOf(walk.bidId, walk.askId);
+        emit TradeMatched(windowId, index, buyer, seller, quantity);
         walk.tradeCount = index + 1;
         walk.clearedWh += quantity;
         if (bidFilled + quantity == bid.energyWh) walk.bidId = bid.next;
@@ -408,37 +418,43 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
 
     /// @dev Applies the settlement rule to one trade.
     function _settleTrade(uint256 windowId, uint256 index, uint256 price) private returns (bool accepted) {
-        (uint32 buyerId, uint32 sellerId, uint32 energyWh,,) =
-            TradeRecord.decode(TradeRecord.read(_tradeSlots[windowId][index >> 1], index & 1));
+        uint256 slotValue = _tradeSlots[windowId][index >> 1];
+        uint256 record = TradeRecord.read(slotValue, index & 1);
+        (uint32 buyerId, uint32 sellerId, uint32 energyWh,,) = TradeRecord.decode(record);
         Reading storage buyerReading = _readings[windowId][buyerId];
         Reading storage sellerReading = _readings[windowId][sellerId];
-        uint256 cost = UniformPriceClearing.cost(energyWh, price);
-
-        RejectReason reason = _meterCheck(buyerReading, sellerReading, energyWh);
+        (Reading memory buyerState, Reading memory sellerState) = (buyerReading, sellerReading);
+        RejectReason reason = _meterCheck(buyerState, sellerState, energyWh);
         if (reason == RejectReason.None) {
             // Effects first; undone below if the transfer fails (rule 4: balance or allowance too small, or a
             // token that returns false or reverts, is InsufficientFunds and must not block the window).
-            sellerReading.acceptedSoldWh += energyWh;
-            buyerReading.acceptedBoughtWh += energyWh;
-            _setOutcome(windowId, index, TradeStatus.Accepted, RejectReason.None);
-            (address buyer, address seller) = (registry.accountOf(buyerId), registry.accountOf(sellerId));
-            if (token.trySafeTransferFrom(buyer, seller, cost)) {
+            sellerReading.acceptedSoldWh = sellerState.acceptedSoldWh + energyWh;
+            buyerReading.acceptedBoughtWh = buyerState.acceptedBoughtWh + energyWh;
+            _setOutcome(windowId, index, slotValue, record, TradeStatus.Accepted, RejectReason.None);
+            uint256 cost = UniformPriceClearing.cost(energyWh, price);
+            if (_pay(buyerId, sellerId, cost)) {
                 emit TradeSettled(windowId, index, TradeStatus.Accepted, RejectReason.None, cost);
                 return true;
             }
-            sellerReading.acceptedSoldWh -= energyWh;
-            buyerReading.acceptedBoughtWh -= energyWh;
+            sellerReading.acceptedSoldWh = sellerState.acceptedSoldWh;
+            buyerReading.acceptedBoughtWh = buyerState.acceptedBoughtWh;
             reason = RejectReason.InsufficientFunds;
         }
-        _setOutcome(windowId, index, TradeStatus.Rejected, reason);
+        _setOutcome(windowId, index, slotValue, record, TradeStatus.Rejected, reason);
         emit TradeSettled(windowId, index, TradeStatus.Rejected, reason, 0);
         return false;
     }
 
+    /// @dev Rule 4's transfer; false when it fails for any reason.
+    function _pay(uint32 buyerId, uint32 sellerId, uint256 cost) private returns (bool) {
+        (address buyer, address seller) = registry.accountsOf(buyerId, sellerId);
+        return token.trySafeTransferFrom(buyer, seller, cost);
+    }
+
     /// @dev Rules 1 to 3: readings present, seller exported enough, buyer imported enough (cumulative).
-    function _meterCheck(Reading storage buyerReading, Reading storage sellerReading, uint256 energyWh)
+    function _meterCheck(Reading memory buyerReading, Reading memory sellerReading, uint256 energyWh)
         private
-        view
+        pure
         returns (RejectReason)
     {
         if (!sellerReading.submitted || !buyerReading.submitted) return RejectReason.MissingReading;
@@ -451,12 +467,19 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         return RejectReason.None;
     }
 
-    function _setOutcome(uint256 windowId, uint256 index, TradeStatus status, RejectReason reason) private {
-        mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
-        uint256 slotValue = tradeSlots[index >> 1];
-        uint256 record =
-            TradeRecord.withOutcome(TradeRecord.read(slotValue, index & 1), uint8(status), uint8(reason));
-        tradeSlots[index >> 1] = TradeRecord.write(slotValue, index & 1, record);
+    /// @dev Writes the outcome into the trade's half of `slotValue` (the slot as read before any write of
+    /// this trade; the other half is not touched by settling this trade).
+    function _setOutcome(
+        uint256 windowId,
+        uint256 index,
+        uint256 slotValue,
+        uint256 record,
+        TradeStatus status,
+        RejectReason reason
+    ) private {
+        _tradeSlots[windowId][index >> 1] = TradeRecord.write(
+            slotValue, index & 1, TradeRecord.withOutcome(record, uint8(status), uint8(reason))
+        );
     }
 
     function _settleReadyAt(uint256 windowId, Window storage window) private view returns (uint256) {
@@ -578,8 +601,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 record = TradeRecord.read(_tradeSlots[windowId][index >> 1], index & 1);
         (uint32 buyerId, uint32 sellerId, uint32 energy, uint8 rawStatus, uint8 rawReason) =
             TradeRecord.decode(record);
-        buyer = registry.accountOf(buyerId);
-        seller = registry.accountOf(sellerId);
+        (buyer, seller) = registry.accountsOf(buyerId, sellerId);
         energyWh = energy;
         status = TradeStatus(rawStatus);
         reason = RejectReason(rawReason);

@@ -129,6 +129,15 @@ contract ProsumerRegistry is IProsumerRegistry, AccessControl {
     }
 
     /// @inheritdoc IProsumerRegistry
+    function accountsOf(uint256 firstId, uint256 secondId)
+        external
+        view
+        returns (address first, address second)
+    {
+        return (_accounts[firstId], _accounts[secondId]);
+    }
+
+    /// @inheritdoc IProsumerRegistry
     function batteriesOf(address account) external view returns (Battery[] memory) {
         return _batteries[account];
     }

@@ -69,6 +69,12 @@ interface IProsumerRegistry {
     /// @notice The account bound to `prosumerId` (kept after deregistration), address(0) if none.
     function accountOf(uint256 prosumerId) external view returns (address);
 
+    /// @notice The accounts bound to two IDs in one call (the market's buyer and seller of a trade).
+    function accountsOf(uint256 firstId, uint256 secondId)
+        external
+        view
+        returns (address first, address second);
+
     /// @notice Batteries of `account`.
     function batteriesOf(address account) external view returns (Battery[] memory);
 

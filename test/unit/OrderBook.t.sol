@@ -363,6 +363,27 @@ contract OrderBookTest is MarketFixture {
         assertTrue(live, "orders again after unpause");
     }
 
+    function test_pause_windowOpenedWhilePaused_blocksUntilUnpause() public {
+        vm.prank(admin);
+        market.pause();
+        uint256 w = _open();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(alice);
+        market.placeOrder(w, BUY, KWH, 10, address(0));
+        vm.prank(admin);
+        market.unpause();
+        assertFalse(market.paused(), "unpaused");
+        _place(w, alice, BUY, KWH, 10);
+        (,,,, bool live) = market.getOrder(w, alice);
+        assertTrue(live, "orders again in the same window");
+        vm.prank(admin);
+        market.pause();
+        assertTrue(market.paused(), "paused");
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(bob);
+        market.placeOrder(w, BUY, KWH, 10, address(0));
+    }
+
     function test_pause_onlyPauser() public {
         bytes32 role = market.PAUSER_ROLE();
         vm.expectRevert(

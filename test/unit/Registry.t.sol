@@ -23,6 +23,9 @@ contract RegistryTest is MarketFixture {
         assertTrue(registry.isRegistered(alice), "registered");
         assertEq(registry.prosumerIdOf(alice), 7, "id");
         assertEq(registry.accountOf(7), alice, "account");
+        (address first, address second) = registry.accountsOf(7, 8);
+        assertEq(first, alice, "first of the pair");
+        assertEq(second, address(0), "unbound ID");
         (uint256 id, bool registered) = registry.registrationOf(alice);
         assertEq(id, 7, "registration id");
         assertTrue(registered, "registration flag");
