@@ -2329,6 +2329,35 @@ export const prosumerRegistryAbi = [
   },
   {
     "type": "function",
+    "name": "accountsOf",
+    "inputs": [
+      {
+        "name": "firstId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "secondId",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "first",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "second",
+        "type": "address",
+        "internalType": "address"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "addBattery",
     "inputs": [
       {
