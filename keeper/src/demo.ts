@@ -135,8 +135,12 @@ async function main() {
 
   // Each window stands for an hour of a day, from 06:00 on, so the demo sweeps the morning: households
   // import at dawn and export as the sun rises.
-  const firstIndex = BigInt(Math.floor(Date.now() / 1000 / WINDOW_SECONDS));
-  const hourOf = (w: bigint) => Number((6n + w / BigInt(WINDOW_SECONDS) - firstIndex + 240n) % 24n);
+  // The first window the community trades in is 06:00 (set below, before any forecast or reading).
+  let firstIndex: bigint | undefined;
+  const hourOf = (w: bigint) => {
+    const index = w / BigInt(WINDOW_SECONDS);
+    return Number((6n + index - (firstIndex ?? index) + 240n) % 24n);
+  };
   const meters = new SimulatedMeters(7, hourOf);
   await mkdir(path.join(repoRoot, 'exports'), { recursive: true });
   const logFile = path.join(repoRoot, 'exports', `demo-${chainId}-keeper.log`);
@@ -169,6 +173,7 @@ async function main() {
     const left = Number(w + BigInt(WINDOW_SECONDS) - now);
     if (ordered.length < WINDOWS && !ordered.includes(w) && left >= 6 && (await reader.window(w)).status === 'Open') {
       ordered.push(w);
+      firstIndex ??= w / BigInt(WINDOW_SECONDS);
       const placed = await placeOrders(members, w, meters, chain, rpcUrl, d.market, client);
       placedIn.set(w, placed);
       totals.orders += placed.bids + placed.asks;
