@@ -10,7 +10,7 @@ describe('keeper killed at any moment and restarted', () => {
   let f: Fixture;
   let reader: MarketReader;
   let running: KeeperProcess | undefined;
-  const env = () => f.keeperEnv({ CLOSE_BATCH: '2', SETTLE_BATCH: '2', READINGS_BATCH: '3', LOG_LEVEL: 'info' });
+  const env = () => f.keeperEnv({ CLOSE_BATCH: '1', SETTLE_BATCH: '2', READINGS_BATCH: '3', LOG_LEVEL: 'info' });
 
   beforeAll(async () => {
     f = await setupMarket({
