@@ -2,6 +2,7 @@
 import {
   createPublicClient,
   createWalletClient,
+  decodeAbiParameters,
   http,
   type Account,
   type Address,
@@ -118,14 +119,9 @@ export class MarketReader {
 
   async checkUpkeep(): Promise<{ needed: boolean; action: UpkeepActionName; windowId: bigint; maxSteps: bigint }> {
     const [needed, data] = await this.read<readonly [boolean, `0x${string}`]>('checkUpkeep', ['0x']);
-    const words = data.slice(2).match(/.{64}/g) ?? [];
-    const [action, windowId, maxSteps] = words.map((w) => BigInt(`0x${w}`));
-    return {
-      needed,
-      action: UpkeepAction[Number(action ?? 0n)] ?? 'None',
-      windowId: windowId ?? 0n,
-      maxSteps: maxSteps ?? 0n,
-    };
+    // performData = abi.encode(UpkeepAction, windowId, maxSteps)
+    const [action, windowId, maxSteps] = decodeAbiParameters([{ type: 'uint8' }, { type: 'uint256' }, { type: 'uint256' }], data);
+    return { needed, action: UpkeepAction[action] ?? 'None', windowId, maxSteps };
   }
 
   hasRole(role: `0x${string}`, account: Address): Promise<boolean> {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Address, Hex } from 'viem';
+import { createPublicClient, http, type Address, type Hex } from 'viem';
 import { foundryBin, repoRoot } from './anvil.js';
 
 const run = promisify(execFile);
@@ -57,14 +57,6 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
     const e = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(`forge script failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
-  const chainId = Number(
-    JSON.parse(
-      await (await fetch(options.rpcUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-      })).text(),
-    ).result,
-  );
+  const chainId = await createPublicClient({ transport: http(options.rpcUrl) }).getChainId();
   return readDeployment(chainId);
 }

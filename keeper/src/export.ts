@@ -92,8 +92,8 @@ export async function exportWindows(
       w = { windowId: windowId.toString(), prosumerIds: {}, fundsAtSettlement: {}, events: [] };
       windows.set(windowId, w);
     }
-    if (decoded.eventName === 'TradeSettled' && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber as bigint);
-    if (decoded.eventName === 'WindowSettled' && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber as bigint);
+    const settles = decoded.eventName === 'TradeSettled' || decoded.eventName === 'WindowSettled';
+    if (settles && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber as bigint);
     w.events.push({
       name: decoded.eventName,
       blockNumber: (log.blockNumber as bigint).toString(),

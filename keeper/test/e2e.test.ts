@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyTokenAbi } from '../src/abi.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { SimulatedMeters } from '../src/meters/simulated.js';
-import { HOUR, marketEvents, setupMarket, type Fixture, type Prosumer } from './fixture.js';
+import { HOUR, marketEvents, metricValue, setupMarket, type Fixture, type Prosumer } from './fixture.js';
 import { settleModel, type ModelTrade } from './model.js';
 
 const TOKEN = 10n ** 18n;
@@ -118,7 +118,7 @@ describe('keeper drives several windows end to end', () => {
   it('exposes /metrics, /healthz and /readyz', async () => {
     const port = (app.server?.address() as AddressInfo).port;
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const value = (pattern: string) => Number(body.split('\n').find((l) => l.startsWith(pattern))?.split(' ').pop());
+    const value = (series: string) => metricValue(body, series);
     expect(value('keeper_actions_total{action="open",result="success"}')).toBe(5);
     expect(value('keeper_actions_total{action="close",result="success"}')).toBe(4);
     expect(value('keeper_actions_total{action="settle",result="success"}')).toBe(3);

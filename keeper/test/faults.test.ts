@@ -3,11 +3,10 @@ import { createTestClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
-import { HOUR, setupMarket, type Fixture } from './fixture.js';
+import { HOUR, metricValue, setupMarket, type Fixture } from './fixture.js';
 import { until } from './process.js';
 import { RpcProxy } from './proxy.js';
 
-const metricValue = (body: string, name: string) => Number(body.split('\n').find((l) => l.startsWith(name))?.split(' ').pop() ?? NaN);
 
 describe('RPC outage', () => {
   let f: Fixture;

@@ -149,3 +149,8 @@ export async function marketEvents(f: Fixture, eventName: string) {
     fromBlock: 0n,
   });
 }
+
+/** The value of the first sample line of a Prometheus text body that starts with `series`. */
+export function metricValue(body: string, series: string): number {
+  return Number(body.split('\n').find((l) => l.startsWith(series))?.split(' ').pop() ?? NaN);
+}
