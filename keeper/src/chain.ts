@@ -128,6 +128,35 @@ export class MarketReader {
     return this.read('hasRole', [role, account]);
   }
 
+  /** Energy each trader of a window bought and sold (from its trades), in first-appearance order. */
+  async tradedEnergy(windowId: bigint, tradeCount: bigint): Promise<Map<Address, { boughtWh: bigint; soldWh: bigint }>> {
+    const indices = Array.from({ length: Number(tradeCount) }, (_, i) => BigInt(i));
+    const out = new Map<Address, { boughtWh: bigint; soldWh: bigint }>();
+    const entry = (a: Address) => {
+      let e = out.get(a);
+      if (!e) out.set(a, (e = { boughtWh: 0n, soldWh: 0n }));
+      return e;
+    };
+    for (const t of await mapInChunks(indices, (i) => this.trade(windowId, i))) {
+      entry(t.buyer).boughtWh += t.energyWh;
+      entry(t.seller).soldWh += t.energyWh;
+    }
+    return out;
+  }
+
+  /** Block of the window's `WindowCleared` log, searched from `fromBlock` to the head; undefined if not found. */
+  async clearedBlock(windowId: bigint, fromBlock: bigint): Promise<bigint | undefined> {
+    const logs = await this.client.getContractEvents({
+      address: this.market,
+      abi: energyMarketAbi,
+      eventName: 'WindowCleared',
+      args: { windowId } as never,
+      fromBlock,
+      toBlock: 'latest',
+    });
+    return logs[0]?.blockNumber ?? undefined;
+  }
+
   /** Traders of a window: every buyer and seller of its trades, in first-appearance order. */
   async traders(windowId: bigint, tradeCount: bigint): Promise<Address[]> {
     const indices = Array.from({ length: Number(tradeCount) }, (_, i) => BigInt(i));
@@ -139,13 +168,54 @@ export class MarketReader {
     return [...seen];
   }
 
-  async assetTotals(registry: Address, account: Address): Promise<{ pvPeakW: bigint; batteryPowerW: bigint; batteryCapacityWh: bigint }> {
+  /** The prosumer's asset totals now, or as of `blockNumber` (needs a node that serves that block's state). */
+  async assetTotals(
+    registry: Address,
+    account: Address,
+    blockNumber?: bigint,
+  ): Promise<{ pvPeakW: bigint; batteryPowerW: bigint; batteryCapacityWh: bigint }> {
     const [pvPeakW, batteryPowerW, batteryCapacityWh] = (await this.client.readContract({
       address: registry,
       abi: prosumerRegistryAbi,
       functionName: 'assetTotalsOf',
       args: [account],
+      ...(blockNumber === undefined ? {} : { blockNumber }),
     })) as readonly [bigint, bigint, bigint];
     return { pvPeakW, batteryPowerW, batteryCapacityWh };
+  }
+}
+
+/** Finds blocks by timestamp (bisection over block numbers, timestamps cached). */
+export class BlockFinder {
+  private readonly timestamps = new Map<bigint, bigint>();
+
+  constructor(
+    private readonly client: PublicClient<Transport, Chain>,
+    /** No block before this one matters (the market's deployment block, START_BLOCK). */
+    private readonly floor: bigint = 0n,
+  ) {}
+
+  private async timestampOf(n: bigint): Promise<bigint> {
+    let ts = this.timestamps.get(n);
+    if (ts === undefined) {
+      ts = (await this.client.getBlock({ blockNumber: n })).timestamp;
+      if (this.timestamps.size > 50_000) this.timestamps.clear();
+      this.timestamps.set(n, ts);
+    }
+    return ts;
+  }
+
+  /** The latest block with timestamp < `timestamp`, at most `head`; undefined if the floor block is already that late. */
+  async lastBefore(timestamp: bigint, head: bigint): Promise<bigint | undefined> {
+    if ((await this.timestampOf(head)) < timestamp) return head;
+    let lo = this.floor;
+    if ((await this.timestampOf(lo)) >= timestamp) return undefined;
+    let hi = head; // invariant: ts(lo) < timestamp <= ts(hi)
+    while (hi - lo > 1n) {
+      const mid = (lo + hi) / 2n;
+      if ((await this.timestampOf(mid)) < timestamp) lo = mid;
+      else hi = mid;
+    }
+    return lo;
   }
 }

@@ -56,6 +56,28 @@ export class KeeperMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly batchHalvings = new Counter({
+    name: 'keeper_batch_halvings_total',
+    help: 'Batches retried at half their size after a revert or a gas-limit failure, by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly windowsSkipped = new Counter({
+    name: 'keeper_windows_skipped_total',
+    help: 'Windows left for the next tick because their action failed even with a batch of one, by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly assetHistoryUnavailable = new Counter({
+    name: 'keeper_asset_history_unavailable_total',
+    help: 'Historical asset reads the node could not serve (pruned state); the current assets were used instead.',
+    registers: [this.registry],
+  });
+  readonly readingsTradeBounded = new Counter({
+    name: 'keeper_readings_trade_bounded_total',
+    help: 'Readings of traders without any registered asset, validated against their own traded energy.',
+    registers: [this.registry],
+  });
   readonly lastTick = new Gauge({
     name: 'keeper_last_tick_timestamp_seconds',
     help: 'Unix time the main loop last completed a tick.',

@@ -35,10 +35,23 @@ export interface WriteRequest {
   args: readonly unknown[];
 }
 
-/** A failure that retrying cannot fix (a revert, a rejected transaction). */
+/** A failure that retrying cannot fix (a revert, a rejected transaction). `errorName`: the contract's custom error, when decoded. */
 export class DeterministicError extends Error {
   override name = 'DeterministicError';
+  constructor(
+    message: string,
+    readonly errorName?: string,
+  ) {
+    super(message);
+  }
 }
+
+/** The transaction does not fit: out of gas, or more gas than a block (or the node's cap) allows. A smaller batch may fit. */
+export class GasLimitError extends DeterministicError {
+  override name = 'GasLimitError';
+}
+
+const GAS_LIMIT_TEXT = /out of gas|gas required exceeds|exceeds block gas limit|exceeds the block gas limit|gas limit reached|intrinsic gas too (low|high)|gas cap/i;
 
 export type SendResult = { kind: 'mined'; receipt: TransactionReceipt } | { kind: 'dry-run'; data: Hex };
 
@@ -91,10 +104,18 @@ export class TxSender {
     }
     if (this.nonce === undefined) await this.syncNonce();
     const nonce = this.nonce as number;
+    // 20 % headroom, but never more than a block holds (the node would refuse the transaction).
+    const blockGasLimit = (await withRetry(() => this.clients.public.getBlock({ blockTag: 'latest' }))).gasLimit;
+    const withHeadroom = gas + gas / 5n;
+    const gasLimit = withHeadroom > blockGasLimit && gas <= blockGasLimit ? blockGasLimit : withHeadroom;
     try {
-      const receipt = await this.broadcastAndWait(request, data, gas + gas / 5n, nonce, context);
+      const receipt = await this.broadcastAndWait(request, data, gasLimit, nonce, context);
       this.nonce = nonce + 1;
-      if (receipt.status !== 'success') throw new DeterministicError(`transaction ${receipt.transactionHash} reverted`);
+      if (receipt.status !== 'success') {
+        // All the gas used: it ran out (the state changed between simulation and inclusion); a smaller batch may fit.
+        if (receipt.gasUsed >= gasLimit) throw new GasLimitError(`transaction ${receipt.transactionHash} ran out of gas`);
+        throw new DeterministicError(`transaction ${receipt.transactionHash} reverted`);
+      }
       return { kind: 'mined', receipt };
     } catch (error) {
       if (!(error instanceof DeterministicError)) {
@@ -162,6 +183,7 @@ export class TxSender {
     } catch (error) {
       const text = String((error as Error).message ?? error);
       if (earlier.length > 0 && /nonce too low|already known|replacement/i.test(text)) return undefined;
+      if (GAS_LIMIT_TEXT.test(text)) throw new GasLimitError(`transaction refused: ${text.split('\n')[0]}`);
       throw error;
     }
   }
@@ -198,8 +220,9 @@ export class TxSender {
     if (error instanceof BaseError) {
       const revert = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
       const name = revert?.data?.errorName;
+      if (!name && GAS_LIMIT_TEXT.test(error.message)) return new GasLimitError(`${stage} does not fit: ${error.shortMessage}`);
       if (revert || /revert/i.test(error.message)) {
-        return new DeterministicError(`${stage} reverted${name ? `: ${name}(${(revert?.data?.args ?? []).join(', ')})` : `: ${error.shortMessage}`}`);
+        return new DeterministicError(`${stage} reverted${name ? `: ${name}(${(revert?.data?.args ?? []).join(', ')})` : `: ${error.shortMessage}`}`, name);
       }
     }
     return error instanceof Error ? error : new Error(String(error));

@@ -6,6 +6,9 @@ export interface ProsumerContext {
   pvPeakW: bigint;
   batteryPowerW: bigint;
   batteryCapacityWh: bigint;
+  /** Energy the prosumer bought / sold in the window's trades (set by the keeper for traders). */
+  boughtWh?: bigint;
+  soldWh?: bigint;
 }
 
 /** A reading as a source delivers it: not trusted, validated before it goes on-chain. */

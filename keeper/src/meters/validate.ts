@@ -38,6 +38,10 @@ function toWh(value: unknown): bigint | RejectReason {
 /**
  * Splits raw readings into valid ones and rejections. Plausible means: export at most what the PV
  * systems and batteries can deliver in the window, import at most a household's load plus battery charging.
+ * The assets are those in force during the delivery hour (the keeper passes the largest of the views it
+ * could read). A trader with no assets in any view is bounded by its own trades instead (export at most
+ * what it sold, import at most the household load or what it bought, whichever is larger), never refused
+ * for having no assets.
  */
 export function validateReadings(
   raw: RawReading[],
@@ -76,18 +80,25 @@ export function validateReadings(
       reject('out_of_range', `above ${MAX_ENERGY_WH} Wh`);
       continue;
     }
-    const maxExport = hours(context.pvPeakW + context.batteryPowerW);
+    const byTrades = tradeBounded(context);
+    const maxExport = byTrades ? (context.soldWh ?? 0n) : hours(context.pvPeakW + context.batteryPowerW);
     if (exportWh > maxExport) {
-      reject('implausible_export', `exportWh=${exportWh} > ${maxExport} (PV + battery power over the window)`);
+      reject('implausible_export', `exportWh=${exportWh} > ${maxExport} (${byTrades ? 'energy sold; no assets registered' : 'PV + battery power over the window'})`);
       continue;
     }
-    const maxImport = hours(MAX_HOUSEHOLD_LOAD_W + context.batteryPowerW);
+    const loadWh = hours(MAX_HOUSEHOLD_LOAD_W + context.batteryPowerW);
+    const maxImport = byTrades && (context.boughtWh ?? 0n) > loadWh ? (context.boughtWh ?? 0n) : loadWh;
     if (importWh > maxImport) {
-      reject('implausible_import', `importWh=${importWh} > ${maxImport} (household load + battery charging)`);
+      reject('implausible_import', `importWh=${importWh} > ${maxImport} (household load + battery charging${byTrades ? ', or energy bought' : ''})`);
       continue;
     }
     seen.add(account);
     valid.push({ prosumer: account, importWh, exportWh });
   }
   return { valid, rejected };
+}
+
+/** True for a trader without any registered asset: its reading is bounded by its own trades. */
+export function tradeBounded(context: ProsumerContext): boolean {
+  return context.pvPeakW === 0n && context.batteryPowerW === 0n && (context.soldWh !== undefined || context.boughtWh !== undefined);
 }
