@@ -10,6 +10,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title EnergyMarket
 /// @notice Hourly P2P energy market with uniform-price clearing and settlement against meter readings.
@@ -26,12 +27,17 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     uint256 public constant MAX_ENERGY_WH = type(uint32).max;
     /// @notice Largest price, in token base units per kWh.
     uint256 public constant MAX_PRICE_PER_KWH = type(uint96).max;
-    /// @notice Largest batch `performUpkeep` runs for a close (fits the 16,777,216 per-transaction gas cap).
-    uint256 public constant MAX_UPKEEP_CLOSE_STEPS = 300;
-    /// @notice Largest batch `performUpkeep` runs for a settle (fits the 16,777,216 per-transaction gas cap).
-    uint256 public constant MAX_UPKEEP_SETTLE_STEPS = 200;
-    /// @notice How many unsettled windows `checkUpkeep` looks at, oldest first.
-    uint256 public constant MAX_UPKEEP_SCAN = 32;
+    /// @notice Longest window the market accepts.
+    uint256 public constant MAX_WINDOW_DURATION = 1 days;
+    /// @notice Longest settlement grace, in windows: bounds how many cleared windows can wait for readings.
+    uint256 public constant MAX_GRACE_WINDOWS = 24;
+    /// @notice Gas `performUpkeep` keeps in hand before each close step: the worst step plus finishing the
+    /// window. Batches are metered by `gasleft()`, so a perform fits whatever gas the caller gives it.
+    uint256 public constant UPKEEP_CLOSE_STEP_GAS = 100_000;
+    /// @notice Gas `performUpkeep` keeps in hand before each settle step (worst step plus finishing).
+    uint256 public constant UPKEEP_SETTLE_STEP_GAS = 150_000;
+    /// @notice How many unsettled windows `checkUpkeep` looks at for a settlement, oldest first.
+    uint256 public constant MAX_UPKEEP_SCAN = 64;
 
     /// @notice The payment token.
     IERC20 public immutable token;
@@ -53,7 +59,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         bool live;
     }
 
-    /// @dev Two slots. Cursors point at the first bid/ask not yet fully filled by the clearing walk.
+    /// @dev Two slots. While Closing, the cursors point at the first bid/ask not yet fully filled by the
+    /// clearing walk. Once Cleared the walk is over: `bidCursor` then holds the seconds from the window's start
+    /// to its clearing (see `_clearedAt`), which keeps the clearing time out of a slot of its own.
     struct Window {
         WindowStatus status;
         uint32 orderCount;
@@ -84,8 +92,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     mapping(uint256 windowId => mapping(uint256 prosumerId => Order)) private _orders;
     mapping(uint256 windowId => mapping(uint256 slot => uint256)) private _tradeSlots;
     mapping(uint256 windowId => mapping(uint256 prosumerId => Reading)) private _readings;
-    /// @dev Every window ever opened, in order; `_firstUnsettled` is the oldest not yet settled.
+    /// @dev Every window ever opened, in order; indexes of the oldest not yet cleared and not yet settled.
     uint256[] private _openedWindows;
+    uint256 private _firstUnclosed;
     uint256 private _firstUnsettled;
 
     /// @param admin Receives the admin, oracle and pauser roles.
@@ -99,7 +108,11 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (address(token_) == address(0) || address(registry_) == address(0) || admin == address(0)) {
             revert ZeroAddress();
         }
-        if (windowDuration_ == 0) revert InvalidWindowDuration(windowDuration_);
+        if (windowDuration_ == 0 || windowDuration_ > MAX_WINDOW_DURATION) {
+            revert InvalidWindowDuration(windowDuration_);
+        }
+        uint256 maxGrace = MAX_GRACE_WINDOWS * windowDuration_;
+        if (settlementGrace_ > maxGrace) revert InvalidSettlementGrace(settlementGrace_, maxGrace);
         token = token_;
         registry = registry_;
         windowDuration = windowDuration_;
@@ -225,7 +238,12 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     // ---------------------------------------------------------------- clearing
 
     /// @inheritdoc IEnergyMarket
-    function closeWindow(uint256 windowId, uint256 maxSteps) public returns (bool done) {
+    function closeWindow(uint256 windowId, uint256 maxSteps) external returns (bool done) {
+        return _close(windowId, maxSteps, 0);
+    }
+
+    /// @dev `stepGas`: stop before a step when less gas than this is left (0: only `maxSteps` bounds the batch).
+    function _close(uint256 windowId, uint256 maxSteps, uint256 stepGas) private returns (bool done) {
         if (maxSteps == 0) revert ZeroMaxSteps();
         Window storage window = _windows[windowId];
         WindowStatus status = window.status;
@@ -238,7 +256,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             window.bidCursor = window.bidHead;
             window.askCursor = window.askHead;
         }
-        return _clear(windowId, window, maxSteps);
+        return _clear(windowId, window, maxSteps, stepGas);
     }
 
     /// @dev Progress of the clearing walk, held in memory during a call.
@@ -250,8 +268,12 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 clearedWh;
     }
 
-    /// @dev The clearing walk from the stored cursors, at most `maxSteps` trades; fixes the price at the end.
-    function _clear(uint256 windowId, Window storage window, uint256 maxSteps) private returns (bool done) {
+    /// @dev The clearing walk from the stored cursors, at most `maxSteps` trades (at least one when due, then
+    /// while `stepGas` is left); fixes the price at the end.
+    function _clear(uint256 windowId, Window storage window, uint256 maxSteps, uint256 stepGas)
+        private
+        returns (bool done)
+    {
         mapping(uint256 => Order) storage book = _orders[windowId];
         Walk memory walk = Walk({
             bidId: window.bidCursor,
@@ -265,7 +287,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             Order storage bid = book[walk.bidId];
             Order storage ask = book[walk.askId];
             if (!UniformPriceClearing.crosses(bid.price, ask.price)) break;
-            if (steps == maxSteps) {
+            if (steps == maxSteps || (steps != 0 && gasleft() < stepGas)) {
                 _saveWalk(window, walk);
                 return false;
             }
@@ -273,10 +295,14 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         }
 
         uint256 price = walk.tradeCount == 0 ? 0 : _marginalPrice(windowId, book, walk);
+        // The walk is over: the cursor slots take the clearing time instead (see `Window`).
+        walk.bidId = uint32(Math.min(block.timestamp - windowId, type(uint32).max));
+        walk.askId = 0;
         _saveWalk(window, walk);
         window.status = WindowStatus.Cleared;
         window.clearingPrice = uint96(price);
         emit WindowCleared(windowId, price, walk.clearedWh, walk.tradeCount);
+        _advanceFirstUnclosed();
         return true;
     }
 
@@ -362,16 +388,23 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         window.readingCount = uint32(readingCount);
     }
 
-    /// @dev Stores one reading; returns true when it is the first reading of a trader of the window.
+    /// @dev Stores one reading, or skips it with `MeterReadingRejected` (an account that never registered, a
+    /// value out of range) so that one bad entry cannot hold back the others. Deregistered prosumers keep
+    /// their ID, so readings of windows they traded in are still stored. Returns true for the first reading
+    /// of a trader of the window.
     function _recordReading(uint256 windowId, address prosumer, uint256 imported, uint256 exported)
         private
         returns (bool firstOfTrader)
     {
         if (imported > MAX_ENERGY_WH || exported > MAX_ENERGY_WH) {
-            revert ReadingOutOfRange(prosumer, imported, exported);
+            emit MeterReadingRejected(windowId, prosumer, ReadingOutOfRange.selector);
+            return false;
         }
         uint256 id = registry.prosumerIdOf(prosumer);
-        if (id == 0) revert NotRegistered(prosumer);
+        if (id == 0) {
+            emit MeterReadingRejected(windowId, prosumer, NotRegistered.selector);
+            return false;
+        }
         Reading storage reading = _readings[windowId][id];
         firstOfTrader = !reading.submitted && _orders[windowId][id].filledWh != 0;
         reading.submitted = true;
@@ -382,10 +415,12 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
 
     /// @inheritdoc IEnergyMarket
     function settleWindow(uint256 windowId, uint256 maxSteps) external nonReentrant returns (bool done) {
-        return _settle(windowId, maxSteps);
+        return _settle(windowId, maxSteps, 0);
     }
 
-    function _settle(uint256 windowId, uint256 maxSteps) private returns (bool done) {
+    /// @dev `stepGas`: stop before a step when less gas than this is left (0: only `maxSteps` bounds the batch);
+    /// at least one step runs.
+    function _settle(uint256 windowId, uint256 maxSteps, uint256 stepGas) private returns (bool done) {
         if (maxSteps == 0) revert ZeroMaxSteps();
         Window storage window = _windows[windowId];
         WindowStatus status = window.status;
@@ -403,7 +438,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 end = tradeCount - index > maxSteps ? index + maxSteps : tradeCount;
         uint256 accepted = window.acceptedCount;
         uint256 price = window.clearingPrice;
-        for (; index < end; ++index) {
+        for (uint256 first = index; index < end; ++index) {
+            if (index != first && gasleft() < stepGas) break;
             if (_settleTrade(windowId, index, price)) ++accepted;
         }
         window.settledCount = uint32(index);
@@ -482,9 +518,25 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         );
     }
 
+    /// @dev Readings are possible from `max(w + 2d, clearedAt)`; the grace counts from then, so a late close
+    /// never lets settlement start before the oracle had its full chance.
     function _settleReadyAt(uint256 windowId, Window storage window) private view returns (uint256) {
-        uint256 deliveryOver = windowId + 2 * windowDuration;
-        return window.readingCount == window.traderCount ? deliveryOver : deliveryOver + settlementGrace;
+        uint256 readingsFrom = Math.max(windowId + 2 * windowDuration, _clearedAt(windowId, window));
+        return window.readingCount == window.traderCount ? readingsFrom : readingsFrom + settlementGrace;
+    }
+
+    /// @dev When the clearing finished (0 while the window is not cleared yet).
+    function _clearedAt(uint256 windowId, Window storage window) private view returns (uint256) {
+        return window.status >= WindowStatus.Cleared ? windowId + window.bidCursor : 0;
+    }
+
+    function _advanceFirstUnclosed() private {
+        uint256 first = _firstUnclosed;
+        uint256 length = _openedWindows.length;
+        while (first < length && _windows[_openedWindows[first]].status >= WindowStatus.Cleared) {
+            ++first;
+        }
+        _firstUnclosed = first;
     }
 
     function _advanceFirstUnsettled() private {
@@ -498,8 +550,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
 
     // ---------------------------------------------------------------- automation
 
-    /// @notice What is due now, oldest window first: close a window that has ended, settle a window that is
-    /// ready, then open the current window. `performData` is `abi.encode(UpkeepAction, windowId, maxSteps)`.
+    /// @notice What is due now: open the current window first (O(1), time-critical), then close the oldest window
+    /// that has ended, then settle the oldest window that is ready. `performData` is
+    /// `abi.encode(UpkeepAction, windowId, maxSteps)`; `maxSteps` 0 lets `performUpkeep` meter the batch by gas.
     function checkUpkeep(bytes calldata) external view returns (bool upkeepNeeded, bytes memory performData) {
         (UpkeepAction action, uint256 windowId, uint256 maxSteps) = _dueUpkeep();
         upkeepNeeded = action != UpkeepAction.None;
@@ -507,7 +560,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @notice Runs one due action. Anyone may call; `performData` is re-validated, never trusted: an action
-    /// that is not due reverts with the market's named error, and the batch size is capped.
+    /// that is not due reverts with the market's named error. Close and settle batches run at least one step,
+    /// then stop before a step when less than `UPKEEP_CLOSE_STEP_GAS` / `UPKEEP_SETTLE_STEP_GAS` is left, so a
+    /// perform fits any gas limit (a registry's 5,000,000 included) and the window progresses every time.
     function performUpkeep(bytes calldata performData) external nonReentrant {
         if (performData.length != 96) revert InvalidPerformData();
         (uint256 rawAction, uint256 windowId, uint256 maxSteps) =
@@ -516,40 +571,43 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             if (windowId != currentWindow()) revert UpkeepNotNeeded(UpkeepAction.Open, windowId);
             openWindow();
         } else if (rawAction == uint256(UpkeepAction.Close)) {
-            closeWindow(windowId, _boundSteps(maxSteps, MAX_UPKEEP_CLOSE_STEPS));
+            _close(windowId, _unboundedIfZero(maxSteps), UPKEEP_CLOSE_STEP_GAS);
         } else if (rawAction == uint256(UpkeepAction.Settle)) {
-            _settle(windowId, _boundSteps(maxSteps, MAX_UPKEEP_SETTLE_STEPS));
+            _settle(windowId, _unboundedIfZero(maxSteps), UPKEEP_SETTLE_STEP_GAS);
         } else {
             revert InvalidPerformData();
         }
     }
 
     function _dueUpkeep() private view returns (UpkeepAction, uint256, uint256) {
+        uint256 current = currentWindow();
+        if (_windows[current].status == WindowStatus.None) return (UpkeepAction.Open, current, 0);
+
+        // Windows end in the order they were opened, so the oldest one not yet cleared is the first to close.
+        // Every clearing moves `_firstUnclosed` past the cleared windows, so it never points at one.
         uint256 length = _openedWindows.length;
+        uint256 unclosed = _firstUnclosed;
+        if (unclosed < length) {
+            uint256 windowId = _openedWindows[unclosed];
+            if (block.timestamp >= windowId + windowDuration) return (UpkeepAction.Close, windowId, 0);
+        }
+
         uint256 first = _firstUnsettled;
         uint256 end = length - first > MAX_UPKEEP_SCAN ? first + MAX_UPKEEP_SCAN : length;
         for (uint256 i = first; i < end; ++i) {
             uint256 windowId = _openedWindows[i];
             Window storage window = _windows[windowId];
             WindowStatus status = window.status;
-            if (status == WindowStatus.Open || status == WindowStatus.Closing) {
-                if (block.timestamp >= windowId + windowDuration) {
-                    return (UpkeepAction.Close, windowId, MAX_UPKEEP_CLOSE_STEPS);
-                }
-            } else if (status == WindowStatus.Settling) {
-                return (UpkeepAction.Settle, windowId, MAX_UPKEEP_SETTLE_STEPS);
-            } else if (status == WindowStatus.Cleared && block.timestamp >= _settleReadyAt(windowId, window))
-            {
-                return (UpkeepAction.Settle, windowId, MAX_UPKEEP_SETTLE_STEPS);
-            }
+            if (
+                status == WindowStatus.Settling
+                    || (status == WindowStatus.Cleared && block.timestamp >= _settleReadyAt(windowId, window))
+            ) return (UpkeepAction.Settle, windowId, 0);
         }
-        uint256 current = currentWindow();
-        if (_windows[current].status == WindowStatus.None) return (UpkeepAction.Open, current, 0);
         return (UpkeepAction.None, 0, 0);
     }
 
-    function _boundSteps(uint256 requested, uint256 max) private pure returns (uint256) {
-        return requested == 0 || requested > max ? max : requested;
+    function _unboundedIfZero(uint256 maxSteps) private pure returns (uint256) {
+        return maxSteps == 0 ? type(uint256).max : maxSteps;
     }
 
     // ---------------------------------------------------------------- views

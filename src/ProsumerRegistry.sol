@@ -52,8 +52,6 @@ contract ProsumerRegistry is IProsumerRegistry, AccessControl {
     function deregister(address account) external onlyRole(REGISTRAR_ROLE) {
         Record storage record = _requireRegistered(account);
         record.registered = false;
-        delete _batteries[account];
-        delete _pvSystems[account];
         emit ProsumerDeregistered(account, record.prosumerId);
     }
 

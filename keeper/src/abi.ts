@@ -60,7 +60,7 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
-    "name": "MAX_PRICE_PER_KWH",
+    "name": "MAX_GRACE_WINDOWS",
     "inputs": [],
     "outputs": [
       {
@@ -73,7 +73,7 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
-    "name": "MAX_UPKEEP_CLOSE_STEPS",
+    "name": "MAX_PRICE_PER_KWH",
     "inputs": [],
     "outputs": [
       {
@@ -99,7 +99,7 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
-    "name": "MAX_UPKEEP_SETTLE_STEPS",
+    "name": "MAX_WINDOW_DURATION",
     "inputs": [],
     "outputs": [
       {
@@ -132,6 +132,32 @@ export const energyMarketAbi = [
         "name": "",
         "type": "bytes32",
         "internalType": "bytes32"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "UPKEEP_CLOSE_STEP_GAS",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "UPKEEP_SETTLE_STEP_GAS",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
       }
     ],
     "stateMutability": "view"
@@ -790,6 +816,31 @@ export const energyMarketAbi = [
   },
   {
     "type": "event",
+    "name": "MeterReadingRejected",
+    "inputs": [
+      {
+        "name": "windowId",
+        "type": "uint256",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "name": "prosumer",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "reason",
+        "type": "bytes4",
+        "indexed": false,
+        "internalType": "bytes4"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
     "name": "MeterReadingSubmitted",
     "inputs": [
       {
@@ -1186,6 +1237,22 @@ export const energyMarketAbi = [
     "type": "error",
     "name": "InvalidPerformData",
     "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "InvalidSettlementGrace",
+    "inputs": [
+      {
+        "name": "settlementGrace",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "maxSettlementGrace",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
   },
   {
     "type": "error",

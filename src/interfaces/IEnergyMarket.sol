@@ -61,6 +61,9 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     event MeterReadingSubmitted(
         uint256 indexed windowId, address indexed prosumer, uint256 importedWh, uint256 exportedWh
     );
+    /// @notice A readings entry that was skipped; `reason` is the selector of the error that says why
+    /// (`NotRegistered` or `ReadingOutOfRange`). The other entries of the batch are stored.
+    event MeterReadingRejected(uint256 indexed windowId, address indexed prosumer, bytes4 reason);
     event TradeSettled(
         uint256 indexed windowId,
         uint256 indexed tradeIndex,
@@ -72,6 +75,7 @@ interface IEnergyMarket is AutomationCompatibleInterface {
 
     error ZeroAddress();
     error InvalidWindowDuration(uint256 windowDuration);
+    error InvalidSettlementGrace(uint256 settlementGrace, uint256 maxSettlementGrace);
     error WindowAlreadyExists(uint256 windowId);
     error WindowNotFound(uint256 windowId);
     error WindowNotOpen(uint256 windowId);
@@ -98,7 +102,8 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     /// @notice Length of a market window in seconds.
     function windowDuration() external view returns (uint256);
 
-    /// @notice Grace period after `w + 2d` after which settlement may start without every reading.
+    /// @notice Grace period after which settlement may start without every reading. It counts from the end of
+    /// delivery (`w + 2d`), or from the clearing when the window was closed later than that.
     function settlementGrace() external view returns (uint256);
 
     /// @notice Start of the window holding `block.timestamp`.
@@ -130,7 +135,9 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     function closeWindow(uint256 windowId, uint256 maxSteps) external returns (bool done);
 
     /// @notice Records the measured import and export of prosumers for the delivery hour of `windowId`.
-    /// @dev Oracle only; from `windowId + 2d` until settlement starts. A later call overwrites a reading.
+    /// @dev Oracle only; once the window is cleared and from `windowId + 2d` until settlement starts. A later
+    /// call overwrites a reading. An entry of an account that never registered, or with a value above
+    /// `MAX_ENERGY_WH`, is skipped with `MeterReadingRejected`; the others are stored.
     function submitMeterReadings(
         uint256 windowId,
         address[] calldata prosumers,
@@ -139,7 +146,8 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     ) external;
 
     /// @notice Settles at most `maxSteps` trades of a cleared window in trade order; resumable.
-    /// @dev From `w + 2d` once every trader has a reading, or from `w + 2d + settlementGrace`. Anyone may call.
+    /// @dev From `max(w + 2d, clearedAt)` once every trader has a reading, else from that time plus
+    /// `settlementGrace`. Anyone may call.
     /// @return done True once every trade is settled and `WindowSettled` was emitted.
     function settleWindow(uint256 windowId, uint256 maxSteps) external returns (bool done);
 

@@ -39,8 +39,10 @@ interface IProsumerRegistry {
     /// @dev Re-registering a deregistered account is allowed with the ID it held before.
     function register(address account, uint256 prosumerId) external;
 
-    /// @notice Ends the membership of `account` and removes its assets. Registrar only.
-    /// @dev Orders already placed stay in their windows and settle normally.
+    /// @notice Ends the membership of `account`. Registrar only.
+    /// @dev Orders already placed stay in their windows and settle normally. The assets are kept (the registrar
+    /// may remove them explicitly): the meter readings of windows the prosumer traded in are checked against
+    /// them, and a returning member gets them back.
     function deregister(address account) external;
 
     /// @notice Adds a battery to a registered prosumer. Registrar only.

@@ -237,22 +237,6 @@ contract GasBenchmark is MarketFixture {
         console.log(
             string.concat("| settleWindow maxSteps (estimate) | ", vm.toString(TX_GAS_CAP / perSettle), " |")
         );
-        console.log(
-            string.concat(
-                "| performUpkeep close batch (MAX_UPKEEP_CLOSE_STEPS) | ",
-                vm.toString(market.MAX_UPKEEP_CLOSE_STEPS()),
-                " |"
-            )
-        );
-        console.log(
-            string.concat(
-                "| performUpkeep settle batch (MAX_UPKEEP_SETTLE_STEPS) | ",
-                vm.toString(market.MAX_UPKEEP_SETTLE_STEPS()),
-                " |"
-            )
-        );
-        assertLe(market.MAX_UPKEEP_CLOSE_STEPS(), maxClose, "upkeep close batch fits the cap");
-        assertLe(market.MAX_UPKEEP_SETTLE_STEPS(), TX_GAS_CAP / perSettle, "upkeep settle batch fits the cap");
         (uint256 w3,,) = _crossingWindow(maxClose + 5);
         uint256 gasAtMax = _closeGas(w3, maxClose);
         console.log(

@@ -48,7 +48,7 @@ contract RegistryTest is MarketFixture {
         vm.stopPrank();
     }
 
-    function test_deregister_keepsBindingAndClearsAssets() public {
+    function test_deregister_keepsBindingAndAssets() public {
         vm.startPrank(admin);
         registry.register(alice, 3);
         registry.addBattery(alice, 5000, 10_000);
@@ -59,8 +59,13 @@ contract RegistryTest is MarketFixture {
         assertFalse(registry.isRegistered(alice), "not registered");
         assertEq(registry.prosumerIdOf(alice), 3, "id stays bound");
         assertEq(registry.accountOf(3), alice, "account stays bound");
-        assertEq(registry.batteriesOf(alice).length, 0, "batteries cleared");
-        assertEq(registry.pvSystemsOf(alice).length, 0, "pv cleared");
+        // Assets stay readable: readings of windows the prosumer traded in are checked against them.
+        assertEq(registry.batteriesOf(alice).length, 1, "battery kept");
+        assertEq(registry.pvSystemsOf(alice).length, 1, "pv kept");
+        (uint256 pv, uint256 power, uint256 capacity) = registry.assetTotalsOf(alice);
+        assertEq(pv, 6000, "pv total");
+        assertEq(power, 5000, "battery power");
+        assertEq(capacity, 10_000, "battery capacity");
         // The ID is never taken over; the account may come back only with its own ID.
         vm.expectRevert(abi.encodeWithSelector(IProsumerRegistry.ProsumerIdTaken.selector, 3, alice));
         registry.register(bob, 3);

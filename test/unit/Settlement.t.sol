@@ -20,6 +20,7 @@ contract SettlementTest is MarketFixture {
         uint256 cost
     );
     event WindowSettled(uint256 indexed windowId, uint256 acceptedCount, uint256 rejectedCount);
+    event MeterReadingRejected(uint256 indexed windowId, address indexed prosumer, bytes4 reason);
 
     IEnergyMarket.TradeStatus internal constant ACCEPTED = IEnergyMarket.TradeStatus.Accepted;
     IEnergyMarket.TradeStatus internal constant REJECTED = IEnergyMarket.TradeStatus.Rejected;
@@ -338,13 +339,6 @@ contract SettlementTest is MarketFixture {
         market.submitMeterReadings(w, p, one, one);
         vm.stopPrank();
 
-        uint256 tooBig = market.MAX_ENERGY_WH() + 1;
-        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.ReadingOutOfRange.selector, a, tooBig, 0));
-        _read(w, a, tooBig, 0);
-        address stranger = makeAddr("stranger");
-        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.NotRegistered.selector, stranger));
-        _read(w, stranger, 1, 1);
-
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.WindowNotFound.selector, w + 99 * DURATION));
         _read(w + 99 * DURATION, a, 1, 1);
         uint256 open = _open();
@@ -363,6 +357,96 @@ contract SettlementTest is MarketFixture {
         );
         vm.prank(a);
         market.submitMeterReadings(w, p, v, v);
+    }
+
+    function test_submitMeterReadings_badEntries_skippedWithReasonOthersStored() public {
+        uint256 w = _specWindow();
+        _warpToReadings(w);
+        address stranger = makeAddr("stranger");
+        uint256 tooBig = market.MAX_ENERGY_WH() + 1;
+        address[] memory p = new address[](4);
+        uint256[] memory imp = new uint256[](4);
+        uint256[] memory exp = new uint256[](4);
+        (p[0], p[1], p[2], p[3]) = (a, stranger, b, s1);
+        (imp[0], imp[1], imp[2], imp[3]) = (7 * KWH, 1, tooBig, 0);
+        exp[3] = 10 * KWH;
+
+        vm.expectEmit(address(market));
+        emit MeterReadingSubmitted(w, a, 7 * KWH, 0);
+        vm.expectEmit(address(market));
+        emit MeterReadingRejected(w, stranger, IEnergyMarket.NotRegistered.selector);
+        vm.expectEmit(address(market));
+        emit MeterReadingRejected(w, b, IEnergyMarket.ReadingOutOfRange.selector);
+        vm.expectEmit(address(market));
+        emit MeterReadingSubmitted(w, s1, 0, 10 * KWH);
+        vm.prank(admin);
+        market.submitMeterReadings(w, p, imp, exp);
+
+        (bool submitted,,) = market.getReading(w, b);
+        assertFalse(submitted, "out-of-range reading not stored");
+        (submitted,,) = market.getReading(w, s1);
+        assertTrue(submitted, "entry after the bad ones stored");
+        (, uint256 readings) = market.readingProgress(w);
+        assertEq(readings, 2, "a and s1 counted");
+    }
+
+    function test_submitMeterReadings_deregisteredTrader_storedAndPaid() public {
+        uint256 w = _specWindow();
+        _fund(a, 1000 * TOKEN);
+        _fund(b, 1000 * TOKEN);
+        vm.startPrank(admin);
+        registry.deregister(s1);
+        registry.deregister(a);
+        vm.stopPrank();
+        _warpToReadings(w);
+        _readAllSpec(w);
+        assertTrue(market.settleWindow(w, 10), "settled without waiting for the grace");
+        _assertOutcome(w, 0, ACCEPTED, IEnergyMarket.RejectReason.None);
+        assertEq(token.balanceOf(s1), 200 * TOKEN, "deregistered seller paid 140 + 60");
+    }
+
+    // ------------------------------------------------------------ late clearing
+
+    function test_settleWindow_lateClose_graceCountsFromClearing() public {
+        uint256 w = _open();
+        _place(w, a, BUY, 7 * KWH, 25 * TOKEN);
+        _place(w, s1, SELL, 7 * KWH, 20 * TOKEN);
+        _fund(a, 1000 * TOKEN);
+        // Nobody closes until long after the grace that counts from the end of delivery.
+        uint256 lateClose = w + 2 * DURATION + GRACE + 5;
+        vm.warp(lateClose);
+        assertTrue(market.closeWindow(w, 10), "closed");
+        assertEq(market.settleReadyAt(w), lateClose + GRACE, "grace from the clearing");
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.TooEarly.selector, w, lateClose + GRACE));
+        market.settleWindow(w, 10);
+
+        // The readings get their full chance; with all of them in, settlement may start at once.
+        _read(w, a, 7 * KWH, 0);
+        _read(w, s1, 0, 7 * KWH);
+        assertEq(market.settleReadyAt(w), lateClose, "ready once every trader has a reading");
+        assertTrue(market.settleWindow(w, 10), "settled");
+        _assertOutcome(w, 0, ACCEPTED, IEnergyMarket.RejectReason.None);
+        assertEq(token.balanceOf(s1), 157_500 * TOKEN / 1000, "seller paid 7 kWh at 22.5");
+    }
+
+    function test_settleWindow_lateCloseWithoutReadings_rejectsOnlyAfterGraceFromClearing() public {
+        uint256 w = _open();
+        _place(w, a, BUY, 7 * KWH, 25 * TOKEN);
+        _place(w, s1, SELL, 7 * KWH, 20 * TOKEN);
+        uint256 lateClose = w + 5 * DURATION;
+        vm.warp(lateClose);
+        market.closeWindow(w, 10);
+        vm.warp(lateClose + GRACE - 1);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.TooEarly.selector, w, lateClose + GRACE));
+        market.settleWindow(w, 10);
+        vm.warp(lateClose + GRACE);
+        assertTrue(market.settleWindow(w, 10), "settled after the grace");
+        _assertOutcome(w, 0, REJECTED, IEnergyMarket.RejectReason.MissingReading);
+    }
+
+    function test_settleReadyAt_closeBeforeDeliveryEnd_unchanged() public {
+        uint256 w = _specWindow(); // closed at w + d
+        assertEq(market.settleReadyAt(w), w + 2 * DURATION + GRACE, "grace from the end of delivery");
     }
 
     // ------------------------------------------------------------ misbehaving tokens

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {EnergyMarket} from "../../src/EnergyMarket.sol";
 import {IEnergyMarket} from "../../src/interfaces/IEnergyMarket.sol";
 import {MarketFixture} from "../utils/MarketFixture.sol";
 
@@ -100,25 +101,66 @@ contract UpkeepTest is MarketFixture {
         assertEq(token.balanceOf(seller), 3 * 50 * TOKEN, "three windows paid");
     }
 
-    function test_upkeep_keeperAwayThreeHours_catchesUpOldestFirst() public {
+    function test_upkeep_keeperAwayThreeHours_opensFirstAndReadingsGetTheirChance() public {
         vm.warp(START);
         _drain();
         _trade(START);
         // Away for three hours: windows START+1h and START+2h were never opened.
-        vm.warp(START + 3 * DURATION + 10);
-        _expectDue(CLOSE, START);
-        // No readings arrived: settlement waits for the grace period, which is over (2h + 30 min < 3h).
-        _expectDue(SETTLE, START);
+        uint256 back = START + 3 * DURATION + 10;
+        vm.warp(back);
         _expectDue(OPEN, START + 3 * DURATION);
+        _expectDue(CLOSE, START);
+        // No readings yet, and the grace that counted from START + 2h is over: it now counts from the
+        // clearing, so the oracle still has its full chance.
         (bool needed,,,) = _due();
+        assertFalse(needed, "settlement waits for the readings");
+        assertEq(market.settleReadyAt(START), back + GRACE, "grace from the clearing");
+        _readings(START);
+        _expectDue(SETTLE, START);
+        (needed,,,) = _due();
         assertFalse(needed, "caught up");
-        assertEq(uint8(_status(START)), uint8(IEnergyMarket.WindowStatus.Settled), "settled");
         assertEq(uint8(_status(START + DURATION)), uint8(IEnergyMarket.WindowStatus.None), "never opened");
-        (,,,,, uint256 settled) = market.getWindow(START);
-        assertEq(settled, 1, "one trade");
-        (,,, IEnergyMarket.TradeStatus status, IEnergyMarket.RejectReason reason) = market.getTrade(START, 0);
-        assertEq(uint8(status), uint8(IEnergyMarket.TradeStatus.Rejected), "rejected");
-        assertEq(uint8(reason), uint8(IEnergyMarket.RejectReason.MissingReading), "no readings");
+        (,,, IEnergyMarket.TradeStatus status,) = market.getTrade(START, 0);
+        assertEq(uint8(status), uint8(IEnergyMarket.TradeStatus.Accepted), "seller paid");
+        assertEq(token.balanceOf(seller), 50 * TOKEN, "2 kWh at 25");
+    }
+
+    function test_checkUpkeep_openComesBeforeCloseAndSettle() public {
+        vm.warp(START);
+        _drain();
+        _trade(START);
+        vm.warp(START + DURATION);
+        _expectDue(OPEN, START + DURATION);
+        _expectDue(CLOSE, START);
+        vm.warp(START + 2 * DURATION);
+        _readings(START);
+        _expectDue(OPEN, START + 2 * DURATION);
+        _expectDue(CLOSE, START + DURATION);
+        _expectDue(SETTLE, START);
+    }
+
+    function test_checkUpkeep_dueCloseNotHiddenBehindWindowsWaitingForGrace() public {
+        // 40 windows, each with a trade and no readings, all cleared and waiting for their grace.
+        EnergyMarket m = new EnergyMarket(token, registry, DURATION, 24 * DURATION, admin);
+        uint256 first = START;
+        for (uint256 h; h < 40; ++h) {
+            vm.warp(first + h * DURATION);
+            uint256 w = m.openWindow();
+            vm.prank(buyer);
+            m.placeOrder(w, BUY, KWH, 30 * TOKEN, address(0));
+            vm.prank(seller);
+            m.placeOrder(w, SELL, KWH, 20 * TOKEN, address(0));
+            if (h > 0) m.closeWindow(w - DURATION, 10);
+        }
+        // The keeper missed the last close: it must be proposed although 39 windows wait in front of it.
+        vm.warp(first + 40 * DURATION);
+        m.openWindow();
+        (bool needed, bytes memory data) = m.checkUpkeep("");
+        assertTrue(needed, "close due");
+        (IEnergyMarket.UpkeepAction action, uint256 due,) =
+            abi.decode(data, (IEnergyMarket.UpkeepAction, uint256, uint256));
+        assertEq(uint8(action), uint8(CLOSE), "close");
+        assertEq(due, first + 39 * DURATION, "the last window");
     }
 
     function test_checkUpkeep_settleWaitingForGrace_doesNotBlockLaterWindows() public {
@@ -171,12 +213,31 @@ contract UpkeepTest is MarketFixture {
         market.performUpkeep(abi.encode(CLOSE, START, 5));
     }
 
-    function test_checkUpkeep_batchSizesAreTheCaps() public {
+    function test_checkUpkeep_batchesAreMeteredByGas() public {
         vm.warp(START);
         _drain();
         vm.warp(START + DURATION + 1);
+        _expectDue(OPEN, START + DURATION);
         (, IEnergyMarket.UpkeepAction action,, uint256 steps) = _due();
         assertEq(uint8(action), uint8(CLOSE), "close due");
-        assertEq(steps, market.MAX_UPKEEP_CLOSE_STEPS(), "close batch");
+        assertEq(steps, 0, "no step cap: performUpkeep stops when its gas runs low");
+    }
+
+    function test_constructor_unboundedParameters_revert() public {
+        uint256 maxDuration = market.MAX_WINDOW_DURATION();
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.InvalidWindowDuration.selector, 0));
+        new EnergyMarket(token, registry, 0, GRACE, admin);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.InvalidWindowDuration.selector, maxDuration + 1));
+        new EnergyMarket(token, registry, maxDuration + 1, GRACE, admin);
+        uint256 maxGrace = market.MAX_GRACE_WINDOWS() * DURATION;
+        vm.expectRevert(
+            abi.encodeWithSelector(IEnergyMarket.InvalidSettlementGrace.selector, maxGrace + 1, maxGrace)
+        );
+        new EnergyMarket(token, registry, DURATION, maxGrace + 1, admin);
+        vm.expectRevert(
+            abi.encodeWithSelector(IEnergyMarket.InvalidSettlementGrace.selector, type(uint256).max, maxGrace)
+        );
+        new EnergyMarket(token, registry, DURATION, type(uint256).max, admin);
+        new EnergyMarket(token, registry, maxDuration, market.MAX_GRACE_WINDOWS() * maxDuration, admin);
     }
 }
