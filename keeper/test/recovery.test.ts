@@ -1,0 +1,165 @@
+// Market hardening, keeper side: readings right after a late close and before settling; open first in a tick;
+// readings validated against the assets in force during the delivery hour (not those left after a membership change).
+import { createWalletClient, http, type Address } from 'viem';
+import { afterEach, describe, expect, it } from 'vitest';
+import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { createKeeperApp, type KeeperApp } from '../src/app.js';
+import { makeChain } from '../src/chain.js';
+import type { MeterSource, RawReading } from '../src/meters/types.js';
+import { HOUR, marketEvents, metricValue, setupMarket, type Fixture } from './fixture.js';
+
+const TOKEN = 10n ** 18n;
+const GRACE = 1800n;
+
+/** Fixed readings per prosumer index (the same for every window). */
+function fixedMeters(f: Fixture, byIndex: Record<number, [bigint, bigint]>): MeterSource {
+  return {
+    name: 'fixed',
+    async fetch(_windowId, _duration, prosumers): Promise<RawReading[]> {
+      return prosumers.flatMap((p) => {
+        const i = f.prosumers.findIndex((x) => x.address === p.account);
+        const r = byIndex[i];
+        return r ? [{ prosumer: p.account, importWh: r[0], exportWh: r[1] }] : [];
+      });
+    },
+  };
+}
+
+type Log = { blockNumber: bigint; logIndex: number; args: Record<string, unknown> };
+const events = async (f: Fixture, name: string) => (await marketEvents(f, name)) as unknown as Log[];
+const forWindow = (logs: Log[], w: bigint) => logs.filter((l) => l.args.windowId === w);
+const position = (l: Log) => l.blockNumber * 1_000_000n + BigInt(l.logIndex);
+
+describe('market hardening: keeper recovery and membership changes', () => {
+  let f: Fixture | undefined;
+  let app: KeeperApp | undefined;
+
+  afterEach(async () => {
+    await app?.shutdown(0);
+    await f?.stop();
+    app = undefined;
+    f = undefined;
+  });
+
+  const balanceOf = (a: Address) =>
+    f!.publicClient.readContract({ address: f!.deployment.token, abi: energyTokenAbi, functionName: 'balanceOf', args: [a] }) as Promise<bigint>;
+
+  it('after d + grace away: opens first, submits every reading after the late close and before settling; sellers are paid', async () => {
+    // Prosumers 0, 1 buy; 2, 3 sell. w0 is closed on time, w1 is closed late (the keeper was away).
+    f = await setupMarket({ prosumers: 4, grace: GRACE });
+    app = await createKeeperApp(f.keeperConfig({ LOG_LEVEL: process.env.DEBUG_KEEPER ? 'info' : 'silent' }), {
+      serve: false,
+      meters: fixedMeters(f, { 0: [500n, 0n], 1: [500n, 0n], 2: [0n, 3000n], 3: [0n, 3000n] }),
+    });
+    const [b0, b1, s2, s3] = f.prosumers;
+    const w0 = f.start;
+    const w1 = w0 + HOUR;
+    const w3 = w0 + 3n * HOUR;
+    const orders = async (w: bigint) => {
+      await f!.placeOrder(b0!, w, 0, 100n, 30n * TOKEN);
+      await f!.placeOrder(b1!, w, 0, 100n, 30n * TOKEN);
+      await f!.placeOrder(s2!, w, 1, 100n, 20n * TOKEN);
+      await f!.placeOrder(s3!, w, 1, 100n, 20n * TOKEN);
+    };
+    await f.setTime(w0 + 5n);
+    await app.keeper.tick();
+    await orders(w0);
+    await f.setTime(w1 + 5n);
+    await app.keeper.tick(); // closes w0, opens w1
+    await orders(w1);
+    const before = new Map<Address, bigint>();
+    for (const p of f.prosumers) before.set(p.address, await balanceOf(p.address));
+
+    // Away for d + grace after w1's delivery hour: at recovery w0 wants readings and settlement, w1 a
+    // close (late: its delivery hour and grace are over), readings and settlement, and w3 is not open.
+    await f.setTime(w1 + 2n * HOUR + GRACE + 60n);
+    const head = await f.publicClient.getBlockNumber({ cacheTime: 0 });
+    await app.keeper.tick(); // one tick
+
+    for (const w of [w0, w1]) {
+      const window = await app.reader.window(w);
+      expect(window.status).toBe('Settled');
+      expect(window.tradeCount).toBe(2n);
+      for (const i of [0n, 1n]) expect((await app.reader.trade(w, i)).status).toBe(1); // Accepted
+    }
+    // Cost 100 Wh at 25 tokens/kWh = 2.5 tokens per trade, one trade per prosumer in each of w0 and w1.
+    const cost = 2n * ((100n * 25n * TOKEN) / 1000n);
+    expect(await balanceOf(s2!.address)).toBe(before.get(s2!.address)! + cost);
+    expect(await balanceOf(s3!.address)).toBe(before.get(s3!.address)! + cost);
+    expect(await balanceOf(b0!.address)).toBe(before.get(b0!.address)! - cost);
+
+    // Order of the recovery tick: open w3 first, then w1's readings after its close and before its settlement.
+    const inTick = (logs: Log[]) => logs.filter((l) => l.blockNumber > head);
+    const opened = inTick(forWindow(await events(f, 'WindowOpened'), w3));
+    expect(opened).toHaveLength(1);
+    const others = inTick([
+      ...(await events(f, 'MeterReadingSubmitted')),
+      ...(await events(f, 'WindowCleared')),
+      ...(await events(f, 'TradeSettled')),
+    ]);
+    expect(others.length).toBeGreaterThan(0);
+    for (const l of others) expect(position(opened[0]!)).toBeLessThan(position(l));
+    const cleared = forWindow(await events(f, 'WindowCleared'), w1)[0]!;
+    const readings = forWindow(await events(f, 'MeterReadingSubmitted'), w1);
+    expect(new Set(readings.map((r) => r.args.prosumer))).toEqual(new Set(f.prosumers.map((p) => p.address)));
+    const settled = forWindow(await events(f, 'TradeSettled'), w1);
+    for (const r of readings) {
+      expect(position(r)).toBeGreaterThan(position(cleared));
+      for (const s of settled) expect(position(r)).toBeLessThan(position(s));
+    }
+  });
+
+  it('sellers deregistered or stripped of assets after clearing, or without any asset, get their readings and are paid', async () => {
+    // 0, 1, 2 buy 100 Wh each; 3 sells and is deregistered after clearing (assets removed too); 4 sells
+    // and its PV system is removed after clearing (battery 3 kW stays, reading 5 kWh); 5 never had assets.
+    f = await setupMarket({ prosumers: 6, grace: GRACE });
+    app = await createKeeperApp(f.keeperConfig(), {
+      serve: false,
+      meters: fixedMeters(f, { 0: [400n, 0n], 1: [400n, 0n], 2: [400n, 0n], 3: [0n, 6000n], 4: [0n, 5000n], 5: [0n, 100n] }),
+    });
+    const chain = makeChain(f.anvil.chainId, f.anvil.url);
+    const admin = createWalletClient({ chain, transport: http(f.anvil.url), account: f.admin });
+    const registry = async (functionName: string, args: readonly unknown[]) => {
+      const hash = await admin.writeContract({ address: f!.deployment.registry, abi: prosumerRegistryAbi, functionName: functionName as never, args: args as never });
+      expect((await f!.publicClient.waitForTransactionReceipt({ hash })).status).toBe('success');
+    };
+    const p = f.prosumers.map((x) => x.address);
+    const w0 = f.start;
+    await registry('removePvSystem', [p[5], 0n]);
+    await registry('removeBattery', [p[5], 0n]);
+
+    await f.setTime(w0 + 5n);
+    await app.keeper.tick();
+    for (const i of [0, 1, 2]) await f.placeOrder(f.prosumers[i]!, w0, 0, 100n, 30n * TOKEN);
+    for (const i of [3, 4, 5]) await f.placeOrder(f.prosumers[i]!, w0, 1, 100n, 20n * TOKEN);
+    await f.setTime(w0 + HOUR + 5n);
+    await app.keeper.tick();
+    expect((await app.reader.window(w0)).status).toBe('Cleared');
+
+    // Membership changes during the delivery hour, after the clearing.
+    await f.setTime(w0 + HOUR + 600n);
+    await registry('deregister', [p[3]]);
+    await registry('removePvSystem', [p[3], 0n]);
+    await registry('removeBattery', [p[3], 0n]);
+    await registry('removePvSystem', [p[4], 0n]);
+    const before = new Map<Address, bigint>();
+    for (const a of p) before.set(a, await balanceOf(a));
+
+    await f.setTime(w0 + 2n * HOUR + 5n);
+    await app.keeper.tick();
+    for (const i of [3, 4, 5]) expect((await app.reader.reading(w0, p[i] as Address)).submitted).toBe(true);
+    expect(await app.reader.reading(w0, p[3] as Address)).toEqual({ submitted: true, importWh: 0n, exportWh: 6000n });
+    const window = await app.reader.window(w0);
+    expect(window.status).toBe('Settled');
+    const cost = (100n * 25n * TOKEN) / 1000n;
+    for (let i = 0n; i < window.tradeCount; i++) {
+      const t = await app.reader.trade(w0, i);
+      expect([t.status, t.reason]).toEqual([1, 0]);
+    }
+    for (const i of [3, 4, 5]) expect(await balanceOf(p[i] as Address)).toBe(before.get(p[i] as Address)! + cost);
+    const body = await app.metrics.registry.metrics();
+    expect(metricValue(body, 'keeper_readings_trade_bounded_total')).toBe(1); // prosumer 5
+    expect(body).not.toContain('keeper_readings_rejected_total{reason=');
+    expect(metricValue(body, 'keeper_readings_submitted_total')).toBe(6);
+  });
+});
