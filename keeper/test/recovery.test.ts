@@ -1,5 +1,7 @@
 // Market hardening, keeper side: readings right after a late close and before settling; open first in a tick;
 // readings validated against the assets in force during the delivery hour (not those left after a membership change).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createWalletClient, http, type Address } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
 import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
@@ -23,6 +25,30 @@ function fixedMeters(f: Fixture, byIndex: Record<number, [bigint, bigint]>): Met
       });
     },
   };
+}
+
+/** An HTTP JSON-RPC proxy in front of anvil that answers like a pruned node: no state for past blocks. */
+async function prunedNode(target: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', async () => {
+      const parsed = JSON.parse(body) as { id: number; method: string; params?: unknown[] } | { id: number; method: string; params?: unknown[] }[];
+      const calls = Array.isArray(parsed) ? parsed : [parsed];
+      const historical = (c: (typeof calls)[number]) => c.method === 'eth_call' && /^0x[0-9a-f]+$/i.test(String(c.params?.[1] ?? ''));
+      const answers = await Promise.all(
+        calls.map(async (c) => {
+          if (historical(c)) return { jsonrpc: '2.0', id: c.id, error: { code: -32000, message: 'missing trie node 0000 (path )' } };
+          const r = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(c) });
+          return r.json();
+        }),
+      );
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 type Log = { blockNumber: bigint; logIndex: number; args: Record<string, unknown> };
@@ -161,5 +187,37 @@ describe('market hardening: keeper recovery and membership changes', () => {
     expect(metricValue(body, 'keeper_readings_trade_bounded_total')).toBe(1); // prosumer 5
     expect(body).not.toContain('keeper_readings_rejected_total{reason=');
     expect(metricValue(body, 'keeper_readings_submitted_total')).toBe(6);
+  });
+
+  it('on a node without historical state: falls back to the current assets with a warning and a metric', async () => {
+    // 0 buys from 1; 1's PV system is removed after clearing, so on the current assets its reading is implausible.
+    f = await setupMarket({ prosumers: 3, grace: GRACE });
+    const node = await prunedNode(f.anvil.url);
+    try {
+      app = await createKeeperApp(f.keeperConfig({ RPC_URL: node.url }), {
+        serve: false,
+        meters: fixedMeters(f, { 0: [400n, 0n], 1: [0n, 5000n], 2: [400n, 0n] }),
+      });
+      const chain = makeChain(f.anvil.chainId, f.anvil.url);
+      const admin = createWalletClient({ chain, transport: http(f.anvil.url), account: f.admin });
+      const w0 = f.start;
+      await f.setTime(w0 + 5n);
+      await app.keeper.tick();
+      await f.placeOrder(f.prosumers[0]!, w0, 0, 100n, 30n * TOKEN);
+      await f.placeOrder(f.prosumers[1]!, w0, 1, 100n, 20n * TOKEN);
+      await f.setTime(w0 + HOUR + 5n);
+      await app.keeper.tick();
+      const hash = await admin.writeContract({ address: f.deployment.registry, abi: prosumerRegistryAbi, functionName: 'removePvSystem', args: [f.prosumers[1]!.address, 0n] });
+      await f.publicClient.waitForTransactionReceipt({ hash });
+      await f.setTime(w0 + 2n * HOUR + 5n);
+      await app.keeper.tick();
+      expect((await app.reader.reading(w0, f.prosumers[0]!.address)).submitted).toBe(true);
+      expect((await app.reader.reading(w0, f.prosumers[1]!.address)).submitted).toBe(false);
+      const body = await app.metrics.registry.metrics();
+      expect(metricValue(body, 'keeper_asset_history_unavailable_total')).toBe(2); // the clearing block and the end of delivery
+      expect(metricValue(body, 'keeper_readings_rejected_total{reason="implausible_export"}')).toBe(1);
+    } finally {
+      await new Promise<void>((r) => node.server.close(() => r()));
+    }
   });
 });
