@@ -92,7 +92,7 @@ abstract contract HintGasFixture is MarketFixture {
     function _correctHint(uint256 i) internal returns (uint256 gas) {
         address who = _newProsumer();
         if (i == type(uint256).max) {
-            gas = _placeGas(who, BUY, TOP + 1, address(0));
+            gas = _placeGas(who, BUY, TOP + registered, address(0));
             _assertAfter(who, address(0));
         } else {
             gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[i]);
