@@ -25,8 +25,16 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Largest energy of an order or a meter reading, in Wh.
     uint256 public constant MAX_ENERGY_WH = type(uint32).max;
-    /// @notice Largest price, in token base units per kWh.
-    uint256 public constant MAX_PRICE_PER_KWH = type(uint96).max;
+    /// @notice Largest price, in token base units per kWh (1.2 million tokens of 18 decimals).
+    uint256 public constant MAX_PRICE_PER_KWH = type(uint80).max;
+    /// @notice Largest number of orders one prosumer may place in one window (cancelled ones included); the
+    /// count is the signed-order nonce and lives in the order's own slot.
+    uint256 public constant MAX_PLACEMENTS_PER_WINDOW = type(uint8).max;
+    /// @notice How far `placeOrder` walks from one starting point (the hint, or a former position of it)
+    /// before it tries the next one; see `_position`.
+    uint256 public constant HINT_WALK_STEPS = 8;
+    /// @notice How many starting points `placeOrder` tries: the hint and up to two former positions.
+    uint256 public constant HINT_STARTS = 3;
     /// @notice Longest window the market accepts.
     uint256 public constant MAX_WINDOW_DURATION = 1 days;
     /// @notice Longest settlement grace, in windows: bounds how many cleared windows can wait for readings.
@@ -48,16 +56,23 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @inheritdoc IEnergyMarket
     uint256 public immutable settlementGrace;
 
-    /// @dev One slot. `prev`/`next` are prosumer IDs (0: none).
+    /// @dev One slot. `prev`/`next` are prosumer IDs (0: none). `flags`: `SELL_FLAG`, `LIVE_FLAG`.
+    /// `placements`: orders the prosumer placed in this window so far (the signed-order nonce of the next one).
+    /// `anchor`: the order's predecessor when it was last cancelled (0: never cancelled) - where a hint naming
+    /// this prosumer was meant to point before the order was cancelled or moved.
     struct Order {
         uint32 prev;
         uint32 next;
         uint32 energyWh;
         uint32 filledWh;
-        uint96 price;
-        Side side;
-        bool live;
+        uint80 price;
+        uint8 flags;
+        uint8 placements;
+        uint32 anchor;
     }
+
+    uint8 private constant SELL_FLAG = 1;
+    uint8 private constant LIVE_FLAG = 2;
 
     /// @dev Two slots. While Closing, the cursors point at the first bid/ask not yet fully filled by the
     /// clearing walk. Once Cleared the walk is over: `bidCursor` then holds the seconds from the window's start
@@ -175,31 +190,56 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (!registered) revert NotRegistered(msg.sender);
 
         mapping(uint256 => Order) storage book = _orders[windowId];
-        if (book[id].live) revert AlreadyHasOrder(windowId, msg.sender);
+        {
+            Order storage own = book[id];
+            if (own.flags & LIVE_FLAG != 0) revert AlreadyHasOrder(windowId, msg.sender);
+            if (own.placements == MAX_PLACEMENTS_PER_WINDOW) {
+                revert PlacementLimitReached(windowId, msg.sender, MAX_PLACEMENTS_PER_WINDOW);
+            }
+        }
+        _insert(
+            book,
+            window,
+            uint32(id),
+            side == Side.Buy,
+            energyWh,
+            pricePerKWh,
+            hintPrev == address(0) ? 0 : registry.prosumerIdOf(hintPrev)
+        );
+        ++window.orderCount;
+        emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
+    }
 
-        bool isBid = side == Side.Buy;
-        uint256 hintId = hintPrev == address(0) ? 0 : registry.prosumerIdOf(hintPrev);
-        (uint32 prev, uint32 next) = _position(book, window, isBid, pricePerKWh, hintId);
-
-        uint32 id32 = uint32(id);
-        book[id32] = Order({
+    /// @dev Finds the new order's place from the hint, writes the order into its own slot (keeping its
+    /// placement count and anchor) and links it between its neighbours.
+    function _insert(
+        mapping(uint256 => Order) storage book,
+        Window storage window,
+        uint32 id,
+        bool isBid,
+        uint256 energyWh,
+        uint256 price,
+        uint256 hintId
+    ) private {
+        (uint32 prev, uint32 next) = _position(book, window, isBid, price, hintId);
+        (uint8 placements, uint32 anchor) = (book[id].placements, book[id].anchor);
+        book[id] = Order({
             prev: prev,
             next: next,
             energyWh: uint32(energyWh),
             filledWh: 0,
-            price: uint96(pricePerKWh),
-            side: side,
-            live: true
+            price: uint80(price),
+            flags: isBid ? LIVE_FLAG : LIVE_FLAG | SELL_FLAG,
+            placements: placements + 1,
+            anchor: anchor
         });
         if (prev == 0) {
-            if (isBid) window.bidHead = id32;
-            else window.askHead = id32;
+            if (isBid) window.bidHead = id;
+            else window.askHead = id;
         } else {
-            book[prev].next = id32;
+            book[prev].next = id;
         }
-        if (next != 0) book[next].prev = id32;
-        ++window.orderCount;
-        emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
+        if (next != 0) book[next].prev = id;
     }
 
     /// @inheritdoc IEnergyMarket
@@ -208,11 +248,12 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 id = registry.prosumerIdOf(msg.sender);
         mapping(uint256 => Order) storage book = _orders[windowId];
         Order storage order = book[id];
-        if (id == 0 || !order.live) revert NoLiveOrder(windowId, msg.sender);
+        uint8 flags = order.flags;
+        if (id == 0 || flags & LIVE_FLAG == 0) revert NoLiveOrder(windowId, msg.sender);
 
         (uint32 prev, uint32 next) = (order.prev, order.next);
         if (prev == 0) {
-            if (order.side == Side.Buy) window.bidHead = next;
+            if (flags & SELL_FLAG == 0) window.bidHead = next;
             else window.askHead = next;
         } else {
             book[prev].next = next;
@@ -220,7 +261,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (next != 0) book[next].prev = prev;
         order.prev = 0;
         order.next = 0;
-        order.live = false;
+        order.flags = flags & ~LIVE_FLAG;
+        order.anchor = prev;
         --window.orderCount;
         emit OrderCancelled(windowId, msg.sender);
     }
@@ -645,7 +687,14 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 id = registry.prosumerIdOf(prosumer);
         if (id == 0) return (Side.Buy, 0, 0, 0, false);
         Order storage order = _orders[windowId][id];
-        return (order.side, order.energyWh, order.price, order.filledWh, order.live);
+        uint8 flags = order.flags;
+        return (
+            flags & SELL_FLAG == 0 ? Side.Buy : Side.Sell,
+            order.energyWh,
+            order.price,
+            order.filledWh,
+            flags & LIVE_FLAG != 0
+        );
     }
 
     /// @inheritdoc IEnergyMarket
@@ -724,8 +773,16 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
     }
 
-    /// @dev Where a new order at `price` goes: after every order that precedes it. Starts at the hint when it
-    /// is a live order on the same side (walking back while the hint does not precede), else at the head.
+    /// @dev Where a new order at `price` goes: after every order that precedes it (the clearing rule's order,
+    /// time priority on equal prices). Any live order on the same side is a correct place to start walking from;
+    /// the hint only decides where the walk starts, so a wrong hint costs gas, never correctness.
+    ///
+    /// Starting points, each walked at most `HINT_WALK_STEPS` steps (towards the new order's place): the hinted
+    /// order, then up to `HINT_STARTS - 1` former positions (`anchor`: the predecessor the order had when it
+    /// was last cancelled). So a hint stays cheap when its order was cancelled, or cancelled and re-placed
+    /// elsewhere (the griefing move of the hinted owner), or when a few orders were placed next to it since.
+    /// When no start is close enough, the walk goes on, without a bound, forward from the furthest order
+    /// found that precedes the new one (from the head if none): never longer than the walk without a hint.
     function _position(
         mapping(uint256 => Order) storage book,
         Window storage window,
@@ -733,19 +790,66 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 price,
         uint256 hintId
     ) private view returns (uint32 prev, uint32 next) {
-        if (hintId != 0) {
-            Order storage hint = book[hintId];
-            if (hint.live && (hint.side == Side.Buy) == isBid) {
-                prev = uint32(hintId);
-                while (prev != 0 && !UniformPriceClearing.precedes(isBid, book[prev].price, price)) {
-                    prev = book[prev].prev;
+        uint8 sideFlag = isBid ? 0 : SELL_FLAG;
+        uint32 start; // furthest known order that precedes the new one (0: none, start at the head)
+        uint256 startPrice;
+        uint32 candidate = uint32(hintId);
+        for (uint256 tries; candidate != 0 && tries < HINT_STARTS; ++tries) {
+            Order storage order = book[candidate];
+            uint8 flags = order.flags;
+            if (flags & LIVE_FLAG != 0 && flags & SELL_FLAG == sideFlag) {
+                bool found;
+                (found, prev, next) = _walkFrom(book, isBid, price, candidate, order.price);
+                if (found) return (prev, next);
+                // A forward walk that ran out of steps stopped at `prev`, an order that precedes.
+                if (prev != 0) {
+                    uint256 prevPrice = book[prev].price;
+                    if (start == 0 || (isBid ? prevPrice < startPrice : prevPrice > startPrice)) {
+                        (start, startPrice) = (prev, prevPrice);
+                    }
                 }
             }
+            candidate = order.anchor;
         }
-        next = prev == 0 ? (isBid ? window.bidHead : window.askHead) : book[prev].next;
+        prev = start;
+        next = start == 0 ? (isBid ? window.bidHead : window.askHead) : book[start].next;
         while (next != 0 && UniformPriceClearing.precedes(isBid, book[next].price, price)) {
             prev = next;
             next = book[next].next;
+        }
+    }
+
+    /// @dev At most `HINT_WALK_STEPS` steps from the live same-side order `from` towards the new order's place:
+    /// forward when `from` precedes the new order, else backward. `found` with the place, or not found with
+    /// `prev` the last order reached that precedes (forward walk) or 0 (backward walk).
+    function _walkFrom(
+        mapping(uint256 => Order) storage book,
+        bool isBid,
+        uint256 price,
+        uint32 from,
+        uint256 fromPrice
+    ) private view returns (bool found, uint32 prev, uint32 next) {
+        if (UniformPriceClearing.precedes(isBid, fromPrice, price)) {
+            prev = from;
+            next = book[from].next;
+            for (uint256 steps;; ++steps) {
+                if (next == 0 || !UniformPriceClearing.precedes(isBid, book[next].price, price)) {
+                    return (true, prev, next);
+                }
+                if (steps == HINT_WALK_STEPS) return (false, prev, 0);
+                prev = next;
+                next = book[next].next;
+            }
+        }
+        next = from;
+        prev = book[from].prev;
+        for (uint256 steps;; ++steps) {
+            if (prev == 0 || UniformPriceClearing.precedes(isBid, book[prev].price, price)) {
+                return (true, prev, next);
+            }
+            if (steps == HINT_WALK_STEPS) return (false, 0, 0);
+            next = prev;
+            prev = book[prev].prev;
         }
     }
 }

@@ -47,6 +47,32 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
+    "name": "HINT_STARTS",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "HINT_WALK_STEPS",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "MAX_ENERGY_WH",
     "inputs": [],
     "outputs": [
@@ -61,6 +87,19 @@ export const energyMarketAbi = [
   {
     "type": "function",
     "name": "MAX_GRACE_WINDOWS",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "MAX_PLACEMENTS_PER_WINDOW",
     "inputs": [],
     "outputs": [
       {
@@ -1324,6 +1363,27 @@ export const energyMarketAbi = [
       },
       {
         "name": "closedAt",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "PlacementLimitReached",
+    "inputs": [
+      {
+        "name": "windowId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "prosumer",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "maxPlacements",
         "type": "uint256",
         "internalType": "uint256"
       }

@@ -98,6 +98,8 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     error TradeIndexOutOfRange(uint256 windowId, uint256 index, uint256 tradeCount);
     error InvalidPerformData();
     error UpkeepNotNeeded(UpkeepAction action, uint256 windowId);
+    /// @notice The prosumer placed the most orders allowed in one window (`MAX_PLACEMENTS_PER_WINDOW`).
+    error PlacementLimitReached(uint256 windowId, address prosumer, uint256 maxPlacements);
 
     /// @notice Length of a market window in seconds.
     function windowDuration() external view returns (uint256);

@@ -42,6 +42,9 @@ contract ClearingDifferentialTest is MarketFixture {
             uint256 energy = 1 + (r >> 24) % MAX_ENERGY;
             uint256 price = 1 + (r >> 32) % PRICE_LEVELS;
             address hint = _hint(w, isBid ? BUY : SELL, price, r >> 40);
+            // Hostile: the hinted owner cancels and re-places elsewhere (another price or side) before the
+            // victim's transaction; the model sees the move as a cancel and a new placement.
+            if ((r >> 48) % 4 == 0) seq = _moveHinted(w, hint, r, live, has, seq);
             vm.prank(people[who]);
             market.placeOrder(w, isBid ? BUY : SELL, energy, price, hint);
             live[who] = ClearingModel.ModelOrder(who, isBid, energy, price, seq++, 0);
@@ -72,13 +75,52 @@ contract ClearingDifferentialTest is MarketFixture {
         _assertFills(w, expected.asks);
     }
 
-    /// @dev A hint that is right, at the head, random (possibly another side or no order), or an outsider.
+    /// @dev A hint that is right, right but shifted by one order (stale), at the head, random (possibly
+    /// another side, a cancelled order or no order), or an outsider.
     function _hint(uint256 w, IEnergyMarket.Side side, uint256 price, uint256 r) internal returns (address) {
-        uint256 kind = r % 4;
-        if (kind == 0) return market.findHint(w, side, price);
-        if (kind == 1) return address(0);
-        if (kind == 2) return people[(r >> 4) % PROSUMERS];
+        uint256 kind = r % 6;
+        if (kind <= 1) return market.findHint(w, side, price);
+        if (kind == 2) {
+            address right = market.findHint(w, side, price);
+            address[] memory book = _book(w, side);
+            for (uint256 i; i < book.length; ++i) {
+                if (book[i] == right) {
+                    return i + 1 < book.length ? book[i + 1] : (i > 0 ? book[i - 1] : right);
+                }
+            }
+            return book.length == 0 ? address(0) : book[0];
+        }
+        if (kind == 3) return address(0);
+        if (kind == 4) return people[(r >> 4) % PROSUMERS];
         return makeAddr("outsider");
+    }
+
+    /// @dev The owner of `hint` (if it has a live order) cancels and re-places at a random price and side.
+    function _moveHinted(
+        uint256 w,
+        address hint,
+        uint256 r,
+        ClearingModel.ModelOrder[] memory live,
+        bool[] memory has,
+        uint256 seq
+    ) internal returns (uint256) {
+        uint256 h = _indexOf(hint);
+        if (h >= PROSUMERS || !has[h]) return seq;
+        bool movedBid = (r >> 56) % 2 == 0;
+        uint256 movedPrice = 1 + (r >> 64) % PRICE_LEVELS;
+        vm.startPrank(people[h]);
+        market.cancelOrder(w);
+        market.placeOrder(w, movedBid ? BUY : SELL, live[h].energy, movedPrice, address(0));
+        vm.stopPrank();
+        live[h] = ClearingModel.ModelOrder(h, movedBid, live[h].energy, movedPrice, seq, 0);
+        return seq + 1;
+    }
+
+    function _indexOf(address account) internal view returns (uint256) {
+        for (uint256 i; i < PROSUMERS; ++i) {
+            if (people[i] == account) return i;
+        }
+        return type(uint256).max;
     }
 
     function _liveOrders(ClearingModel.ModelOrder[] memory live, bool[] memory has)

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {HintGasFixture} from "../utils/HintGasFixture.sol";
+import {console} from "forge-std/console.sol";
+
+/// @notice `make bench`: placeOrder gas with correct and hostile hints (method in `HintGasFixture`). The book
+/// is built in `setUp` and every figure has its own test, so that each measured transaction starts from
+/// committed storage (a book built in the same test would make the neighbours' writes look 2,800 cheaper).
+abstract contract HintGasBenchBase is HintGasFixture {
+    function _size() internal pure virtual returns (uint256);
+
+    function setUp() public override {
+        super.setUp();
+        _buildBook(_size());
+    }
+
+    function _row(string memory what, uint256 gas) internal pure {
+        console.log(string.concat("| N=", vm.toString(_size()), ", ", what, " | ", vm.toString(gas), " |"));
+    }
+
+    function test_bench_correctHintHead() public {
+        _row("correct hint, head", _correctHint(type(uint256).max));
+    }
+
+    function test_bench_correctHintMiddle() public {
+        _row("correct hint, middle", _correctHint(_size() / 2));
+    }
+
+    function test_bench_correctHintTail() public {
+        _row("correct hint, tail", _correctHint(_size() - 1));
+    }
+}
+
+contract HintGasBench100 is HintGasBenchBase {
+    function _size() internal pure override returns (uint256) {
+        return 100;
+    }
+}
+
+contract HintGasBench1000 is HintGasBenchBase {
+    function _size() internal pure override returns (uint256) {
+        return 1000;
+    }
+}
+
+/// @notice 10,000 bids and 10,000 asks; every hostile hint.
+contract HintGasBench10000 is HintGasBenchBase {
+    uint256 internal constant M = 5000;
+
+    function _size() internal pure override returns (uint256) {
+        return 10_000;
+    }
+
+    function test_bench_hintCancelled() public {
+        _row("hinted order cancelled", _cancelledHint(M));
+    }
+
+    function test_bench_hintMovedToHead() public {
+        _row("hinted owner cancels and re-places at the head", _movedHint(M, true));
+    }
+
+    function test_bench_hintMovedToTail() public {
+        _row("hinted owner cancels and re-places at the tail", _movedHint(M, false));
+    }
+
+    function test_bench_hintDrifted8() public {
+        _row("8 orders placed after the hinted one since", _driftedHint(M, 8));
+    }
+
+    function test_bench_hintDrifted50() public {
+        _row("50 orders placed after the hinted one since", _driftedHint(M, 50));
+    }
+
+    function test_bench_hintWrongSide() public {
+        _row("hint names an order on the other side", _wrongSideHint(M));
+    }
+
+    function test_bench_hintOutsider() public {
+        _row("hint names an outsider", _outsiderHint(M));
+    }
+
+    function test_bench_hintFarBefore() public {
+        _row("hint 2,500 orders before the place", _farHint(M, M - 2500));
+    }
+
+    function test_bench_hintFarAfter() public {
+        _row("hint 4,990 orders after the place", _farHint(M, 9990));
+    }
+
+    function test_bench_noHintMiddle() public {
+        _row("no hint, middle", _noHint(M));
+    }
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IEnergyMarket} from "../../src/interfaces/IEnergyMarket.sol";
+import {MarketFixture} from "./MarketFixture.sol";
+
+/// @notice Books of N bids and N asks at distinct prices, and the transaction gas of one `placeOrder` in them.
+/// Transaction gas = 21,000 + calldata gas + execution gas, execution measured with `gasleft` around the call
+/// after every touched account and slot was made cold (`vm.cool`), minus the 2,600 of the cold CALL that a
+/// real transaction does not pay (same method as test/bench/GasBenchmark.t.sol). Before refunds.
+abstract contract HintGasFixture is MarketFixture {
+    uint256 internal constant TX_BASE = 21_000;
+    uint256 internal constant COLD_CALL = 2600;
+    /// @dev Bids at 1,000,000 - 10 i, asks at 10 i + 1: distinct, leave room between neighbours.
+    uint256 internal constant TOP = 1_000_000;
+    uint256 internal constant STEP = 10;
+
+    uint256 internal w;
+    uint256 internal registered;
+    address[] internal bids; // bids[i]: the i-th bid of the book (price TOP - STEP i)
+    address[] internal asks; // asks[i]: the i-th ask (price STEP i + 1)
+
+    function _newProsumer() internal returns (address account) {
+        account = address(uint160(0x100000 + registered));
+        ++registered;
+        vm.prank(admin);
+        registry.register(account, registered);
+    }
+
+    /// @dev Grows the book to `n` bids and `n` asks, each placed at its tail with the right hint.
+    function _buildBook(uint256 n) internal {
+        if (w == 0) w = _open();
+        for (uint256 i = bids.length; i < n; ++i) {
+            address b = _newProsumer();
+            vm.prank(b);
+            market.placeOrder(w, BUY, KWH, TOP - STEP * i, i == 0 ? address(0) : bids[i - 1]);
+            bids.push(b);
+            address a = _newProsumer();
+            vm.prank(a);
+            market.placeOrder(w, SELL, KWH, STEP * i + 1, i == 0 ? address(0) : asks[i - 1]);
+            asks.push(a);
+        }
+    }
+
+    function _bidPrice(uint256 i) internal pure returns (uint256) {
+        return TOP - STEP * i;
+    }
+
+    function _calldataGas(bytes memory data) internal pure returns (uint256 gas) {
+        for (uint256 i; i < data.length; ++i) {
+            gas += data[i] == 0 ? 4 : 16;
+        }
+    }
+
+    /// @dev Transaction gas of `who` placing a bid at `price` with `hint` (reverts if the call fails).
+    function _placeGas(address who, IEnergyMarket.Side side, uint256 price, address hint)
+        internal
+        returns (uint256)
+    {
+        bytes memory data = abi.encodeCall(market.placeOrder, (w, side, KWH, price, hint));
+        vm.cool(address(market));
+        vm.cool(address(registry));
+        vm.prank(who);
+        uint256 before = gasleft();
+        (bool ok, bytes memory ret) = address(market).call(data);
+        uint256 used = before - gasleft();
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        return TX_BASE + _calldataGas(data) + used - COLD_CALL;
+    }
+
+    /// @dev Asserts that `who`'s bid sits right after `expectedPrev` (address(0): at the head).
+    function _assertAfter(address who, address expectedPrev) internal view {
+        address[] memory book = _book(w, BUY);
+        for (uint256 k; k < book.length; ++k) {
+            if (book[k] == who) {
+                assertEq(
+                    k == 0 ? address(0) : book[k - 1], expectedPrev, "placed right after its predecessor"
+                );
+                return;
+            }
+        }
+        revert("not in the book");
+    }
+
+    // ------------------------------------------------------------ the cases, on the bid side
+
+    /// @dev Correct hint: a new bid just after bid `i` (i = type(uint256).max: at the head).
+    function _correctHint(uint256 i) internal returns (uint256 gas) {
+        address who = _newProsumer();
+        if (i == type(uint256).max) {
+            gas = _placeGas(who, BUY, TOP + registered, address(0));
+            _assertAfter(who, address(0));
+        } else {
+            gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[i]);
+            _assertAfter(who, bids[i]);
+        }
+    }
+
+    /// @dev The hinted order (bid `i`) was cancelled before the victim's transaction.
+    function _cancelledHint(uint256 i) internal returns (uint256 gas) {
+        vm.prank(bids[i]);
+        market.cancelOrder(w);
+        address who = _newProsumer();
+        gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[i]);
+        _assertAfter(who, bids[i - 1]);
+    }
+
+    /// @dev The hinted owner (bid `i`) cancels and re-places at the far end `to` (0: head, else tail).
+    function _movedHint(uint256 i, bool toHead) internal returns (uint256 gas) {
+        address owner = bids[i];
+        vm.startPrank(owner);
+        market.cancelOrder(w);
+        if (toHead) market.placeOrder(w, BUY, KWH, TOP + 2, address(0));
+        else market.placeOrder(w, BUY, KWH, 1, bids[bids.length - 1]);
+        vm.stopPrank();
+        address who = _newProsumer();
+        gas = _placeGas(who, BUY, _bidPrice(i) - 1, owner);
+        _assertAfter(who, bids[i - 1]);
+    }
+
+    /// @dev `extra` orders were placed right after the hinted bid `i` (at its price) since the hint was read.
+    function _driftedHint(uint256 i, uint256 extra) internal returns (uint256 gas) {
+        address last = bids[i];
+        for (uint256 k; k < extra; ++k) {
+            address p = _newProsumer();
+            vm.prank(p);
+            market.placeOrder(w, BUY, KWH, _bidPrice(i), last);
+            last = p;
+        }
+        address who = _newProsumer();
+        gas = _placeGas(who, BUY, _bidPrice(i), bids[i]);
+        _assertAfter(who, last);
+    }
+
+    /// @dev The hint names a live order of the other side.
+    function _wrongSideHint(uint256 i) internal returns (uint256 gas) {
+        address who = _newProsumer();
+        gas = _placeGas(who, BUY, _bidPrice(i) - 1, asks[i]);
+        _assertAfter(who, bids[i]);
+    }
+
+    /// @dev The hint names an unregistered account.
+    function _outsiderHint(uint256 i) internal returns (uint256 gas) {
+        address who = _newProsumer();
+        gas = _placeGas(who, BUY, _bidPrice(i) - 1, makeAddr("outsider"));
+        _assertAfter(who, bids[i]);
+    }
+
+    /// @dev The hint names a live bid far from the place (`from`).
+    function _farHint(uint256 i, uint256 from) internal returns (uint256 gas) {
+        address who = _newProsumer();
+        gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[from]);
+        _assertAfter(who, bids[i]);
+    }
+
+    /// @dev No hint for a place in the middle.
+    function _noHint(uint256 i) internal returns (uint256 gas) {
+        address who = _newProsumer();
+        gas = _placeGas(who, BUY, _bidPrice(i) - 1, address(0));
+        _assertAfter(who, bids[i]);
+    }
+}
