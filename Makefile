@@ -18,7 +18,7 @@ demo: build
 	DEMO_WINDOWS="$(or $(DEMO_WINDOWS),6)" DEMO_WINDOW_SECONDS="$(or $(DEMO_WINDOW_SECONDS),20)" \
 	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/src/demo.ts
 
-.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-forge bench-keeper keeper fmt fmt-fix lint coverage clean
+.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-keeper keeper fmt fmt-fix lint coverage clean
 
 install: $(STAMP)
 
@@ -54,6 +54,7 @@ bench: build
 	npx tsx keeper/bench/gas.ts
 
 # The older cheatcode-based table (vm.cool arithmetic, gas before refunds).
+.PHONY: bench-forge
 bench-forge: install
 	$(FORGE) test --match-path 'test/bench/*' -vv | grep -E '^\s+\|' | sed 's/^ *//'
 
