@@ -36,6 +36,10 @@ const MEASURE_GAS = 60_000_000n;
 const SETUP_GAS = 3_000_000n;
 /** Orders per side per setup block: every order's hint is in an earlier block, so walks stay in one block. */
 const ORDERS_PER_BLOCK = 200;
+/** Most setup transactions per block. */
+const BULK_BLOCK_TXS = 2000;
+/** Setup senders holding the registrar and minter roles (short nonce chains per sender). */
+const HELPERS = 64;
 const ADMIN: Address = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const UNREGISTERED: Address = '0x00000000000000000000000000000000DeaDBeef';
 const ZERO: Address = '0x0000000000000000000000000000000000000000';
@@ -182,21 +186,24 @@ class Rpc {
     };
   }
 
-  /** Sends many transactions with explicit nonces and mines them in as few blocks as anvil allows. */
+  /** Sends many transactions with explicit nonces and mines them, at most BULK_BLOCK_TXS per block (anvil's
+   * pool slows down quadratically with one long nonce chain, so callers spread setup over many senders). */
   async bulk(txs: Tx[]): Promise<void> {
     if (txs.length === 0) return;
     await this.call('evm_setAutomine', false);
     const first = BigInt(String(await this.call('eth_blockNumber'))) + 1n;
     try {
       const calls = txs.map((t) => ({ method: 'eth_sendTransaction', params: [this.txParams(t, t.gas ?? SETUP_GAS)] }));
-      const chunks: RpcCall[][] = [];
-      for (let i = 0; i < calls.length; i += 1000) chunks.push(calls.slice(i, i + 1000));
-      for (let i = 0; i < chunks.length; i += 2) await Promise.all(chunks.slice(i, i + 2).map((c) => this.batch(c)));
-      for (let round = 0; ; round++) {
-        await this.call('evm_mine');
-        const status = (await this.call('txpool_status')) as { pending: Hex; queued: Hex };
-        if (Number(status.pending) + Number(status.queued) === 0) break;
-        if (round > 100) throw new Error(`transactions stuck in the pool: ${JSON.stringify(status)}`);
+      for (let start = 0; start < calls.length; start += BULK_BLOCK_TXS) {
+        const block = calls.slice(start, start + BULK_BLOCK_TXS);
+        const half = Math.ceil(block.length / 2);
+        await Promise.all([this.batch(block.slice(0, half)), this.batch(block.slice(half))]);
+        for (let round = 0; ; round++) {
+          await this.call('evm_mine');
+          const status = (await this.call('txpool_status')) as { pending: Hex; queued: Hex };
+          if (Number(status.pending) + Number(status.queued) === 0) break;
+          if (round > 100) throw new Error(`transactions stuck in the pool: ${JSON.stringify(status)}`);
+        }
       }
     } finally {
       await this.call('evm_setAutomine', true);
@@ -317,13 +324,35 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
 
     // ---------------------------------------------------------- helpers
     let registered = 0;
+    const helpers = Array.from(
+      { length: HELPERS },
+      (_, i) => `0x${(0xa0000000 + i).toString(16).padStart(40, '0')}` as Address,
+    );
+    const helper = (i: number) => helpers[i % HELPERS] ?? ADMIN;
+    const [registrarRole, minterRole] = await Promise.all([
+      client.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'REGISTRAR_ROLE' }),
+      client.readContract({ address: token, abi: energyTokenAbi, functionName: 'MINTER_ROLE' }),
+    ]);
+    await rpc.bulk([
+      ...helpers.map((h) => ({
+        from: ADMIN,
+        to: registry,
+        data: encodeFunctionData({ abi: prosumerRegistryAbi, functionName: 'grantRole', args: [registrarRole, h] }),
+      })),
+      ...helpers.map((h) => ({
+        from: ADMIN,
+        to: token,
+        data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'grantRole', args: [minterRole, h] }),
+      })),
+    ]);
+    let minted = 0;
     const newAccounts = async (n: number): Promise<Address[]> => {
       const accounts = Array.from(
         { length: n },
         (_, i) => `0x${(0x10000000 + registered + i).toString(16).padStart(40, '0')}` as Address,
       );
       const txs = accounts.map((a, i) => ({
-        from: ADMIN,
+        from: helper(registered + i),
         to: registry,
         data: encodeFunctionData({
           abi: prosumerRegistryAbi,
@@ -350,7 +379,7 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
       data: encodeFunctionData({ abi: energyMarketAbi, functionName: 'cancelOrder', args: [w] }),
     });
     const mintTx = (to: Address, amount: bigint): Tx => ({
-      from: ADMIN,
+      from: helper(minted++),
       to: token,
       data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'mint', args: [to, amount] }),
     });
