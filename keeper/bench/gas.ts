@@ -659,21 +659,21 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
     const batchRows: BatchRow[] = [
       {
         operation: 'close',
-        scenario: 'every bid crosses two asks (half a new bid per trade)',
+        scenario: 'each bid fills two asks',
         worst: false,
         sizes: sizes2,
         ...pair('two-repeat-1', 'two-repeat-2', closed),
       },
       {
         operation: 'close',
-        scenario: 'every trade meets a new bid and a new ask',
+        scenario: 'worst: new bid and new ask per trade',
         worst: true,
         sizes: sizes2,
         ...pair('pairs-repeat-1', 'pairs-repeat-2', closed),
       },
       {
         operation: 'readings',
-        scenario: "every prosumer a trader, first reading of the window",
+        scenario: "worst: every prosumer a trader, first reading",
         worst: true,
         sizes: sizes2,
         gasUsed: [r1.gasUsed, r2.gasUsed],
@@ -681,21 +681,21 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
       },
       {
         operation: 'settle',
-        scenario: 'typical: one trade per buyer and seller; sellers hold tokens, unlimited allowance',
+        scenario: 'typical: 1 trade per trader, seller holds tokens, allowance max',
         worst: false,
         sizes: sizes2,
         ...pair('pairs-repeat-1', 'pairs-repeat-2', settled),
       },
       {
         operation: 'settle',
-        scenario: 'buyer in two trades in a row; sellers hold tokens, unlimited allowance',
+        scenario: 'buyer in 2 trades in a row, seller holds tokens, allowance max',
         worst: false,
         sizes: sizes2,
         ...pair('two-repeat-1', 'two-repeat-2', settled),
       },
       {
         operation: 'settle',
-        scenario: "worst: fresh buyer and seller per trade, seller's first receipt, allowance used up to zero",
+        scenario: "worst: fresh traders, seller's first receipt, allowance used up",
         worst: true,
         sizes: sizes2,
         ...pair('pairs-fresh-1', 'pairs-fresh-2', settled),
@@ -820,8 +820,8 @@ function render(
   }
   out.push('');
   out.push(
-    '| largest batch, worst case | per step (gas limit) | fixed | linear: ≤ 16,777,216 | linear: ≤ 5,000,000 | ' +
-      'checked: ≤ 16,777,216 | checked: ≤ 5,000,000 | that transaction: gasUsed / limit needed |',
+    '| largest batch (worst) | limit/step | fixed | linear ≤ 16.78M | linear ≤ 5M | checked ≤ 16.78M | ' +
+      'checked ≤ 5M | tx at checked: used / limit |',
   );
   out.push('|---|---:|---:|---:|---:|---:|---:|---|');
   for (const l of limits) {
