@@ -48,7 +48,14 @@ abi: build
 abi-check: build
 	npx tsx keeper/scripts/gen-abi.ts --check
 
-bench: install
+# Gas from real transaction receipts on a local anvil (keeper/bench/gas.ts). BENCH_MAX_BOOK=1000 for a quicker
+# run, BENCH_BATCHES=100,300 (close/readings/settle sizes), BENCH_VERIFY=0 skips the largest-batch checks.
+bench: build
+	npx tsx keeper/bench/gas.ts
+
+# The older cheatcode-based table (vm.cool arithmetic, gas before refunds).
+.PHONY: bench-forge
+bench-forge: install
 	$(FORGE) test --match-path 'test/bench/*' -vv | grep -E '^\s+\|' | sed 's/^ *//'
 
 # A 10,000-order window taken from close to settled by the keeper process (PAIRS=5000 bids and asks).
