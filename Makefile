@@ -48,6 +48,11 @@ abi: build
 abi-check: build
 	npx tsx keeper/scripts/gen-abi.ts --check
 
+# Deeper invariant campaign (FOUNDRY_PROFILE=deep: more and longer runs); prints what the runs reached.
+.PHONY: test-deep
+test-deep: install
+	FOUNDRY_PROFILE=deep $(FORGE) test --match-path "test/invariant/*" -vv
+
 bench: install
 	$(FORGE) test --match-path 'test/bench/*' -vv | grep -E '^\s+\|' | sed 's/^ *//'
 
