@@ -146,7 +146,7 @@ contract MarketHandler is Test {
             windows.push(w);
         }
         ++counts["bursts"];
-        uint256 k = 2 + seed % 7;
+        uint256 k = 3 + seed % 12;
         for (uint256 j; j < k; ++j) {
             uint256 r = uint256(keccak256(abi.encode(seed, j)));
             // Mostly a registered actor without an order; one in eight tries a deregistered one (NotRegistered).
@@ -382,9 +382,13 @@ contract MarketHandler is Test {
     /// close, then the oldest ready settle), and performUpkeep with 300k..5M gas must do it and make progress.
     /// One time in eight the gas is below that floor: then running out of gas is the only allowed failure.
     function upkeep(uint256 gasSeed) external {
-        uint256 gas = gasSeed % 8 == 0
-            ? 30_000 + (gasSeed >> 3) % (PERFORM_GAS_FLOOR - 30_000)
-            : PERFORM_GAS_FLOOR + (gasSeed >> 3) % (PERFORM_GAS_MAX - PERFORM_GAS_FLOOR + 1);
+        uint256 r = gasSeed % 8;
+        gasSeed >>= 3;
+        uint256 gas;
+        if (r == 0) gas = 30_000 + gasSeed % (PERFORM_GAS_FLOOR - 30_000);
+        // Near the floor, so that batches are cut by the gas meter and steps start with little gas left.
+        else if (r < 4) gas = PERFORM_GAS_FLOOR + gasSeed % 150_001;
+        else gas = PERFORM_GAS_FLOOR + gasSeed % (PERFORM_GAS_MAX - PERFORM_GAS_FLOOR + 1);
         _upkeepOnce(gas);
     }
 
@@ -405,8 +409,12 @@ contract MarketHandler is Test {
             (,,,, uint256 tradeCount,) = market.getWindow(windows[i]);
             limit += 2 + tradeCount;
         }
+        // Half the cycles give each perform little gas (batches cut by the gas meter), half up to 5M.
+        uint256 gas = (seed >> 16) % 2 == 0
+            ? PERFORM_GAS_FLOOR + (seed >> 24) % 150_001
+            : PERFORM_GAS_MAX / (1 + (seed >> 24) % 4);
         uint256 performs;
-        while (_upkeepOnce(PERFORM_GAS_MAX / (1 + (seed >> 16) % 4))) {
+        while (_upkeepOnce(gas)) {
             if (++performs > limit) {
                 _violation("upkeep cycle did not end");
                 return;
@@ -466,10 +474,12 @@ contract MarketHandler is Test {
             if (status != CLEARED && tradesAfter == tradesBefore) {
                 _violation("upkeep close made no progress");
             }
+            if (status != CLEARED) ++counts["upkeepBatchesCutByGas"];
         } else {
             if (status != SETTLED && settledAfter == snap.settledBefore) {
                 _violation("upkeep settle made no progress");
             }
+            if (status != SETTLED) ++counts["upkeepBatchesCutByGas"];
             _afterSettle(w, snap);
         }
         _afterCall();
