@@ -317,6 +317,10 @@ contract MarketHandler is Test {
             vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.TooEarly.selector, w, readyAt));
         } else {
             Snapshot memory snap = _beforeSettle(w);
+            if ((stepsSeed >> 8) % 4 == 0) {
+                _settleWithLittleGas(w, stepsSeed >> 10, snap);
+                return;
+            }
             market.settleWindow(w, steps);
             _afterSettle(w, snap);
             (,,,,, uint256 settledAfter) = market.getWindow(w);
@@ -327,6 +331,24 @@ contract MarketHandler is Test {
             return;
         }
         market.settleWindow(w, steps);
+    }
+
+    /// @dev Anyone may settle with any gas: 40k-400k for one to three trades. Running out of gas is the only
+    /// allowed failure, and a success must still follow the settlement rule: the caller cannot choose a gas
+    /// limit that makes a funded buyer's transfer fail (InsufficientFunds) while the call goes through.
+    function _settleWithLittleGas(uint256 w, uint256 seed, Snapshot memory snap) internal {
+        uint256 gas = 40_000 + seed % 360_001;
+        uint256 steps = 1 + (seed >> 32) % 3;
+        (bool ok, bytes memory ret) =
+            address(market).call{gas: gas}(abi.encodeCall(market.settleWindow, (w, steps)));
+        if (!ok) {
+            if (ret.length != 0) _violation(string.concat("settleWindow reverted: ", vm.toString(ret)));
+            ++counts["settleOutOfGas"];
+            return;
+        }
+        ++counts["settleWithLittleGas"];
+        _afterSettle(w, snap);
+        _afterCall();
     }
 
     // ================================================================ actions: registry

@@ -155,7 +155,7 @@ contract MarketInvariantsTest is MarketFixture {
 
     /// @dev What the runs reach, summed over the campaign (kept in the process environment, the only state
     /// that outlives a run) and logged; `forge test -vv` prints the totals after the last run.
-    function _counters() internal pure returns (string[24] memory) {
+    function _counters() internal pure returns (string[26] memory) {
         return [
             "ordersPlaced",
             "bursts",
@@ -175,6 +175,8 @@ contract MarketInvariantsTest is MarketFixture {
             "upkeepPerforms",
             "upkeepOutOfGas",
             "upkeepBatchesCutByGas",
+            "settleWithLittleGas",
+            "settleOutOfGas",
             "deregistrations",
             "reregistrations",
             "readingsBatches",
@@ -188,11 +190,14 @@ contract MarketInvariantsTest is MarketFixture {
         assertTrue(handler.settledUnchanged(), "16: a settled window changed");
         uint256 runs = _accumulate("runs", 1);
         emit log_named_uint("campaign runs", runs);
-        string[24] memory counters = _counters();
+        string[26] memory counters = _counters();
         for (uint256 i; i < counters.length; ++i) {
             emit log_named_uint(counters[i], _accumulate(counters[i], handler.counts(counters[i])));
         }
         emit log_named_uint("windows (last run)", handler.windowCount());
+        emit log_named_uint("trades cleared per run (average)", _accumulate("tradesCleared", 0) / runs);
+        emit log_named_uint("trades settled per run (average)", _accumulate("tradesSettled", 0) / runs);
+        emit log_named_uint("accepted per run (average)", _accumulate("accepted", 0) / runs);
         if (runs >= 8) {
             assertGe(
                 _accumulate("tradesSettled", 0) / runs,
