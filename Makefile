@@ -48,6 +48,11 @@ abi: build
 abi-check: build
 	npx tsx keeper/scripts/gen-abi.ts --check
 
+# Deeper invariant campaign (FOUNDRY_PROFILE=deep: more and longer runs); prints what the runs reached.
+.PHONY: test-deep
+test-deep: install
+	FOUNDRY_PROFILE=deep $(FORGE) test --match-path "test/invariant/*" -vv
+
 # Gas from real transaction receipts on a local anvil (keeper/bench/gas.ts). BENCH_MAX_BOOK=1000 for a quicker
 # run, BENCH_BATCHES=100,300 (close/readings/settle sizes), BENCH_VERIFY=0 skips the largest-batch checks.
 bench: build
