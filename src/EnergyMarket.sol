@@ -39,11 +39,17 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     uint256 public constant MAX_WINDOW_DURATION = 1 days;
     /// @notice Longest settlement grace, in windows: bounds how many cleared windows can wait for readings.
     uint256 public constant MAX_GRACE_WINDOWS = 24;
+    /// @notice How many finished windows one clearing or settlement moves the upkeep cursors past, so that
+    /// finishing a window costs bounded gas however many later windows were finished before it.
+    uint256 public constant MAX_CURSOR_ADVANCE = 16;
     /// @notice Gas `performUpkeep` keeps in hand before each close step: the worst step plus finishing the
-    /// window. Batches are metered by `gasleft()`, so a perform fits whatever gas the caller gives it.
-    uint256 public constant UPKEEP_CLOSE_STEP_GAS = 100_000;
-    /// @notice Gas `performUpkeep` keeps in hand before each settle step (worst step plus finishing).
-    uint256 public constant UPKEEP_SETTLE_STEP_GAS = 150_000;
+    /// window (price, event, cursor advance), ~155k measured (test/unit/UpkeepGasFloor.t.sol), plus a margin.
+    /// Batches are metered by `gasleft()`, so a perform fits whatever gas the caller gives it, and more gas never
+    /// makes it fail.
+    uint256 public constant UPKEEP_CLOSE_STEP_GAS = 200_000;
+    /// @notice Gas `performUpkeep` keeps in hand before each settle step: the worst step (~60k) plus finishing
+    /// the window (event, cursor advance), ~150k measured, plus a margin.
+    uint256 public constant UPKEEP_SETTLE_STEP_GAS = 220_000;
     /// @notice How many unsettled windows `checkUpkeep` looks at for a settlement, oldest first.
     uint256 public constant MAX_UPKEEP_SCAN = 64;
 
@@ -572,19 +578,21 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         return window.status >= WindowStatus.Cleared ? windowId + window.bidCursor : 0;
     }
 
+    /// @dev At most `MAX_CURSOR_ADVANCE` windows per call; `_dueUpkeep` skips any lag that is left.
     function _advanceFirstUnclosed() private {
         uint256 first = _firstUnclosed;
-        uint256 length = _openedWindows.length;
-        while (first < length && _windows[_openedWindows[first]].status >= WindowStatus.Cleared) {
+        uint256 end = Math.min(_openedWindows.length, first + MAX_CURSOR_ADVANCE);
+        while (first < end && _windows[_openedWindows[first]].status >= WindowStatus.Cleared) {
             ++first;
         }
         _firstUnclosed = first;
     }
 
+    /// @dev At most `MAX_CURSOR_ADVANCE` windows per call; the settle scan of `_dueUpkeep` skips settled ones.
     function _advanceFirstUnsettled() private {
         uint256 first = _firstUnsettled;
-        uint256 length = _openedWindows.length;
-        while (first < length && _windows[_openedWindows[first]].status == WindowStatus.Settled) {
+        uint256 end = Math.min(_openedWindows.length, first + MAX_CURSOR_ADVANCE);
+        while (first < end && _windows[_openedWindows[first]].status == WindowStatus.Settled) {
             ++first;
         }
         _firstUnsettled = first;
@@ -626,16 +634,19 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (_windows[current].status == WindowStatus.None) return (UpkeepAction.Open, current, 0);
 
         // Windows end in the order they were opened, so the oldest one not yet cleared is the first to close.
-        // Every clearing moves `_firstUnclosed` past the cleared windows, so it never points at one.
+        // `_firstUnclosed` may lag behind windows closed directly (each clearing moves it a bounded distance).
         uint256 length = _openedWindows.length;
-        uint256 unclosed = _firstUnclosed;
-        if (unclosed < length) {
-            uint256 windowId = _openedWindows[unclosed];
+        uint256 first = _firstUnclosed;
+        uint256 end = length - first > MAX_UPKEEP_SCAN ? first + MAX_UPKEEP_SCAN : length;
+        for (uint256 i = first; i < end; ++i) {
+            uint256 windowId = _openedWindows[i];
+            if (_windows[windowId].status >= WindowStatus.Cleared) continue;
             if (block.timestamp >= windowId + windowDuration) return (UpkeepAction.Close, windowId, 0);
+            break;
         }
 
-        uint256 first = _firstUnsettled;
-        uint256 end = length - first > MAX_UPKEEP_SCAN ? first + MAX_UPKEEP_SCAN : length;
+        first = _firstUnsettled;
+        end = length - first > MAX_UPKEEP_SCAN ? first + MAX_UPKEEP_SCAN : length;
         for (uint256 i = first; i < end; ++i) {
             uint256 windowId = _openedWindows[i];
             Window storage window = _windows[windowId];
@@ -758,9 +769,12 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         return (window.traderCount, window.readingCount);
     }
 
-    /// @notice Earliest time settlement of a cleared window may start, given the readings so far.
+    /// @notice Earliest time settlement of a cleared window may start, given the readings so far;
+    /// `type(uint256).max` while the window is not cleared (its grace cannot start before the clearing).
     function settleReadyAt(uint256 windowId) external view returns (uint256) {
-        return _settleReadyAt(windowId, _windows[windowId]);
+        Window storage window = _windows[windowId];
+        if (window.status < WindowStatus.Cleared) return type(uint256).max;
+        return _settleReadyAt(windowId, window);
     }
 
     // ---------------------------------------------------------------- internals

@@ -73,6 +73,19 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
+    "name": "MAX_CURSOR_ADVANCE",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "MAX_ENERGY_WH",
     "inputs": [],
     "outputs": [
