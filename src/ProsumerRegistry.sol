@@ -122,6 +122,17 @@ contract ProsumerRegistry is IProsumerRegistry, AccessControl {
     }
 
     /// @inheritdoc IProsumerRegistry
+    function registrationAndIdOf(address account, address other)
+        external
+        view
+        returns (uint256 prosumerId, bool registered, uint256 otherId)
+    {
+        Record memory record = _records[account];
+        if (other != address(0)) otherId = _records[other].prosumerId;
+        return (record.prosumerId, record.registered, otherId);
+    }
+
+    /// @inheritdoc IProsumerRegistry
     function accountOf(uint256 prosumerId) external view returns (address) {
         return _accounts[prosumerId];
     }
