@@ -77,6 +77,14 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     uint8 private constant LIVE_FLAG = 2;
     /// @dev Node key = prosumer ID | placement index << `KEY_SHIFT`.
     uint256 private constant KEY_SHIFT = 32;
+    /// @dev Bit offsets of the `Order` fields in its slot (Solidity's packing, first field lowest), for the hot
+    /// paths that read or write a node as one word instead of field by field.
+    uint256 private constant NEXT_MASK = type(uint40).max;
+    uint256 private constant ENERGY_SHIFT = 40;
+    uint256 private constant PRICE_SHIFT = 104;
+    uint256 private constant PRICE_MASK = type(uint80).max;
+    uint256 private constant FLAGS_SHIFT = 184;
+    uint256 private constant PLACEMENTS_SHIFT = 192;
 
     /// @dev Two slots. Heads and cursors are node keys. While Closing, the cursors point at the next bid/ask
     /// the clearing walk looks at (live and not yet fully filled, or a tombstone still to be skipped). Once
@@ -189,19 +197,54 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (energyWh > MAX_ENERGY_WH) revert EnergyOutOfRange(energyWh, MAX_ENERGY_WH);
         if (pricePerKWh == 0) revert ZeroPrice();
         if (pricePerKWh > MAX_PRICE_PER_KWH) revert PriceOutOfRange(pricePerKWh, MAX_PRICE_PER_KWH);
-        Window storage window = _requireOrdering(windowId);
-        if (window.paused) revert EnforcedPause();
-        (uint256 id, bool registered, uint256 hintId) = registry.registrationAndIdOf(msg.sender, hintPrev);
+        // The window's first slot as one word: status, pause flag and order count (see `Window`).
+        Window storage window = _windows[windowId];
+        uint256 windowWord;
+        assembly ("memory-safe") {
+            windowWord := sload(window.slot)
+        }
+        if (uint8(windowWord) != uint8(WindowStatus.Open)) revert WindowNotOpen(windowId);
+        uint256 closesAt = windowId + windowDuration;
+        if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
+        if (uint8(windowWord >> 8) != 0) revert EnforcedPause();
+        (uint256 id, bool registered, uint256 hintId) = _registrationAndHintId(hintPrev);
         if (!registered) revert NotRegistered(msg.sender);
 
         _insert(windowId, window, id, side == Side.Buy, energyWh, pricePerKWh, hintId);
-        ++window.orderCount;
+        // `orderCount` (bits 16-47) + 1: it counts live orders, at most one per 32-bit prosumer ID.
+        assembly ("memory-safe") {
+            sstore(window.slot, add(sload(window.slot), 0x10000))
+        }
         emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
+    }
+
+    /// @dev `registry.registrationAndIdOf(msg.sender, hint)`, as a plain static call.
+    function _registrationAndHintId(address hint)
+        private
+        view
+        returns (uint256 id, bool registered, uint256 hintId)
+    {
+        IProsumerRegistry target = registry;
+        bytes4 selector = IProsumerRegistry.registrationAndIdOf.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 4), caller())
+            mstore(add(m, 36), hint)
+            if iszero(staticcall(gas(), target, m, 68, m, 96)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            if lt(returndatasize(), 96) { revert(0, 0) }
+            id := mload(m)
+            registered := iszero(iszero(mload(add(m, 32))))
+            hintId := mload(add(m, 64))
+        }
     }
 
     /// @dev Writes the new order into its node and links it after its predecessor. The first placement is the
     /// home node itself (its slot gets the placement count: one write); a later one gets a fresh node and bumps
-    /// the count in the home.
+    /// the count in the home. Nodes are read and written as whole words (see `_load`/`_store`).
     function _insert(
         uint256 windowId,
         Window storage window,
@@ -212,10 +255,10 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 hintId
     ) private {
         mapping(uint256 => Order) storage book = _orders[windowId];
-        uint256 placements = book[id].placements;
+        uint256 placements = uint8(_load(book[id]) >> PLACEMENTS_SHIFT);
         uint256 key = id;
         if (placements != 0) {
-            if (book[id | (placements - 1) << KEY_SHIFT].flags & LIVE_FLAG != 0) {
+            if (uint8(_load(book[id | (placements - 1) << KEY_SHIFT]) >> FLAGS_SHIFT) & LIVE_FLAG != 0) {
                 revert AlreadyHasOrder(windowId, msg.sender);
             }
             if (placements == MAX_PLACEMENTS_PER_WINDOW) {
@@ -224,21 +267,38 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             key = id | placements << KEY_SHIFT;
         }
         (uint40 prev, uint40 next) = _position(book, window, isBid, price, hintId);
-        book[key] = Order({
-            next: next,
-            energyWh: uint32(energyWh),
-            filledWh: 0,
-            price: uint80(price),
-            flags: isBid ? LIVE_FLAG : LIVE_FLAG | SELL_FLAG,
-            placements: placements == 0 ? 1 : 0
-        });
+        _store(
+            book[key],
+            uint256(next) | energyWh << ENERGY_SHIFT | price << PRICE_SHIFT
+                | uint256(isBid ? LIVE_FLAG : LIVE_FLAG | SELL_FLAG) << FLAGS_SHIFT
+                | (placements == 0 ? 1 << PLACEMENTS_SHIFT : 0)
+        );
         if (prev == 0) {
             if (isBid) window.bidHead = uint40(key);
             else window.askHead = uint40(key);
         } else {
-            book[prev].next = uint40(key);
+            Order storage before = book[prev];
+            _store(before, _load(before) & ~NEXT_MASK | key);
         }
-        if (placements != 0) book[id].placements = uint8(placements + 1);
+        if (placements != 0) {
+            // Re-read: the home may have just been linked to the new node (re-placed right after it).
+            Order storage homeNode = book[id];
+            homeNode.placements = uint8(placements + 1);
+        }
+    }
+
+    /// @dev The slot of `order` as one word.
+    function _load(Order storage order) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(order.slot)
+        }
+    }
+
+    /// @dev Writes the slot of `order` as one word.
+    function _store(Order storage order, uint256 word) private {
+        assembly ("memory-safe") {
+            sstore(order.slot, word)
+        }
     }
 
     /// @inheritdoc IEnergyMarket
@@ -258,9 +318,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @inheritdoc IEnergyMarket
-    /// @dev The owner of the last node that precedes the place and is its owner's current node (a live order,
-    /// or a cancelled one not replaced since), so that `placeOrder` starts at that very node; address(0) when
-    /// there is none (the walk then starts at the head).
+    /// @dev The owner of the last live order that precedes the place (a live order is its owner's current node,
+    /// where `placeOrder` starts); address(0) when there is none (the walk then starts at the head). Tombstones
+    /// between that order and the place cost the placement one step each.
     function findHint(uint256 windowId, Side side, uint256 pricePerKWh)
         external
         view
@@ -272,7 +332,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 hintKey;
         for (uint256 key = isBid ? window.bidHead : window.askHead; key != 0; key = book[key].next) {
             if (!UniformPriceClearing.precedes(isBid, book[key].price, pricePerKWh)) break;
-            if (_isCurrent(book, key)) hintKey = key;
+            if (book[key].flags & LIVE_FLAG != 0) hintKey = key;
         }
         return hintKey == 0 ? address(0) : registry.accountOf(uint32(hintKey));
     }
@@ -805,11 +865,6 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
     }
 
-    /// @dev Whether node `key` is its owner's current node (its latest placement in the window).
-    function _isCurrent(mapping(uint256 => Order) storage book, uint256 key) private view returns (bool) {
-        return book[uint32(key)].placements == (key >> KEY_SHIFT) + 1;
-    }
-
     /// @dev The key of the current node of prosumer `id` (its latest placement; `id` itself if none).
     function _currentKey(mapping(uint256 => Order) storage book, uint256 id) private view returns (uint256) {
         uint256 placements = book[id].placements;
@@ -837,65 +892,34 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     ) private view returns (uint40 prev, uint40 next) {
         uint256 start; // furthest known node that precedes the new one (0: none, start at the head)
         if (hintId != 0) {
-            bool found;
-            (found, prev, next, start) = _walkFromHint(book, isBid, price, hintId);
-            if (found) return (prev, next);
+            uint256 startPrice;
+            uint256 placements = uint8(_load(book[hintId]) >> PLACEMENTS_SHIFT);
+            uint256 end = placements > HINT_STARTS ? placements - HINT_STARTS : 0;
+            while (placements > end) {
+                prev = uint40(hintId | --placements << KEY_SHIFT);
+                uint256 word = _load(book[prev]);
+                uint256 prevPrice = (word >> PRICE_SHIFT) & PRICE_MASK;
+                if ((word >> FLAGS_SHIFT) & SELL_FLAG != (isBid ? 0 : SELL_FLAG)) continue;
+                if (!UniformPriceClearing.precedes(isBid, prevPrice, price)) continue;
+                // `prev` precedes the new order: at most `HINT_WALK_STEPS` steps forward from it.
+                next = uint40(word);
+                for (uint256 steps;; ++steps) {
+                    if (next == 0) return (prev, 0);
+                    word = _load(book[next]);
+                    uint256 nextPrice = (word >> PRICE_SHIFT) & PRICE_MASK;
+                    if (!UniformPriceClearing.precedes(isBid, nextPrice, price)) return (prev, next);
+                    (prev, prevPrice, next) = (next, nextPrice, uint40(word));
+                    if (steps == HINT_WALK_STEPS) break;
+                }
+                if (start == 0 || (isBid ? prevPrice < startPrice : prevPrice > startPrice)) {
+                    (start, startPrice) = (prev, prevPrice);
+                }
+            }
         }
         prev = uint40(start);
         next = start == 0 ? (isBid ? window.bidHead : window.askHead) : book[start].next;
         while (next != 0 && UniformPriceClearing.precedes(isBid, book[next].price, price)) {
             prev = next;
-            next = book[next].next;
-        }
-    }
-
-    /// @dev The bounded walks of `_position` from the nodes of prosumer `hintId`, newest first. `found` with the
-    /// place, or not found with `start` the furthest node reached that precedes the new order (0: none).
-    function _walkFromHint(mapping(uint256 => Order) storage book, bool isBid, uint256 price, uint256 hintId)
-        private
-        view
-        returns (bool found, uint40 prev, uint40 next, uint256 start)
-    {
-        uint256 startPrice;
-        uint256 placements = book[hintId].placements;
-        for (uint256 tries; placements != 0 && tries < HINT_STARTS; ++tries) {
-            uint256 reachedPrice;
-            (found, prev, next, reachedPrice) =
-                _walkFrom(book, isBid, price, hintId | --placements << KEY_SHIFT);
-            if (found) return (true, prev, next, 0);
-            if (prev != 0 && (start == 0 || (isBid ? reachedPrice < startPrice : reachedPrice > startPrice)))
-            {
-                (start, startPrice) = (prev, reachedPrice);
-            }
-        }
-        return (false, 0, 0, start);
-    }
-
-    /// @dev At most `HINT_WALK_STEPS` steps forward from node `from`, if it is on the new order's side and
-    /// precedes it (else not found, `prev` 0). `found` with the place, or not found with `prev` the last node
-    /// reached (it precedes) and `prevPrice` its price.
-    function _walkFrom(mapping(uint256 => Order) storage book, bool isBid, uint256 price, uint256 from)
-        private
-        view
-        returns (bool found, uint40 prev, uint40 next, uint256 prevPrice)
-    {
-        Order storage start = book[from];
-        prevPrice = start.price;
-        if (
-            start.flags & SELL_FLAG != (isBid ? 0 : SELL_FLAG)
-                || !UniformPriceClearing.precedes(isBid, prevPrice, price)
-        ) return (false, 0, 0, 0);
-        prev = uint40(from);
-        next = start.next;
-        for (uint256 steps;; ++steps) {
-            if (next == 0) return (true, prev, 0, prevPrice);
-            uint256 nextPrice = book[next].price;
-            if (!UniformPriceClearing.precedes(isBid, nextPrice, price)) {
-                return (true, prev, next, prevPrice);
-            }
-            if (steps == HINT_WALK_STEPS) return (false, next, 0, nextPrice);
-            prev = next;
-            prevPrice = nextPrice;
             next = book[next].next;
         }
     }

@@ -127,9 +127,16 @@ contract ProsumerRegistry is IProsumerRegistry, AccessControl {
         view
         returns (uint256 prosumerId, bool registered, uint256 otherId)
     {
-        Record memory record = _records[account];
+        // On the market's `placeOrder` path: each record is read as one word (`Record` packing: ID in the low 32
+        // bits, the flag above it).
+        Record storage record = _records[account];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(record.slot)
+        }
+        prosumerId = uint32(word);
+        registered = (word >> 32) & 0xff != 0;
         if (other != address(0)) otherId = _records[other].prosumerId;
-        return (record.prosumerId, record.registered, otherId);
     }
 
     /// @inheritdoc IProsumerRegistry
