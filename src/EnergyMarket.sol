@@ -318,9 +318,10 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @inheritdoc IEnergyMarket
-    /// @dev The owner of the last live order that precedes the place (a live order is its owner's current node,
-    /// where `placeOrder` starts); address(0) when there is none (the walk then starts at the head). Tombstones
-    /// between that order and the place cost the placement one step each.
+    /// @dev The owner of the last node that precedes the place and is its owner's current node: a live order, or
+    /// a cancelled one whose owner has not placed again since (a tombstone keeps its place, so it is as good a
+    /// start as a live order and spares the walk over it). `placeOrder` tries that node first. address(0) when
+    /// there is none (the walk then starts at the head).
     function findHint(uint256 windowId, Side side, uint256 pricePerKWh)
         external
         view
@@ -332,7 +333,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 hintKey;
         for (uint256 key = isBid ? window.bidHead : window.askHead; key != 0; key = book[key].next) {
             if (!UniformPriceClearing.precedes(isBid, book[key].price, pricePerKWh)) break;
-            if (book[key].flags & LIVE_FLAG != 0) hintKey = key;
+            if (_isCurrent(book, key)) hintKey = key;
         }
         return hintKey == 0 ? address(0) : registry.accountOf(uint32(hintKey));
     }
@@ -863,6 +864,11 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (window.status != WindowStatus.Open) revert WindowNotOpen(windowId);
         uint256 closesAt = windowId + windowDuration;
         if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
+    }
+
+    /// @dev Whether node `key` is its owner's current node (its latest placement in the window).
+    function _isCurrent(mapping(uint256 => Order) storage book, uint256 key) private view returns (bool) {
+        return book[uint32(key)].placements == (key >> KEY_SHIFT) + 1;
     }
 
     /// @dev The key of the current node of prosumer `id` (its latest placement; `id` itself if none).
