@@ -30,6 +30,14 @@ abstract contract HintGasBenchBase is HintGasFixture {
     function test_bench_correctHintTail() public {
         _row("correct hint, tail", _correctHint(_size() - 1));
     }
+
+    function test_bench_replacementMiddle() public {
+        _row("re-placement (second order of the prosumer), correct hint, middle", _replacement(_size() / 2));
+    }
+
+    function test_bench_cancelOrder() public {
+        _row("cancelOrder, middle", _cancelGas(_size() / 2));
+    }
 }
 
 contract HintGasBench100 is HintGasBenchBase {
