@@ -81,6 +81,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// paths that read or write a node as one word instead of field by field.
     uint256 private constant NEXT_MASK = type(uint40).max;
     uint256 private constant ENERGY_SHIFT = 40;
+    uint256 private constant FILLED_SHIFT = 72;
     uint256 private constant PRICE_SHIFT = 104;
     uint256 private constant PRICE_MASK = type(uint80).max;
     uint256 private constant FLAGS_SHIFT = 184;
@@ -396,26 +397,31 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 steps;
         bool progressed;
         for (;;) {
+            // Both orders read as whole words (see `_load`); key 0 (no order) reads as 0.
             Order storage bid = book[walk.bidId];
             Order storage ask = book[walk.askId];
-            bool skipBid = walk.bidId != 0 && bid.flags & LIVE_FLAG == 0;
-            if (skipBid || (walk.askId != 0 && ask.flags & LIVE_FLAG == 0)) {
+            uint256 bidWord = walk.bidId == 0 ? 0 : _load(bid);
+            uint256 askWord = walk.askId == 0 ? 0 : _load(ask);
+            bool skipBid = walk.bidId != 0 && (bidWord >> FLAGS_SHIFT) & LIVE_FLAG == 0;
+            if (skipBid || (walk.askId != 0 && (askWord >> FLAGS_SHIFT) & LIVE_FLAG == 0)) {
                 if (progressed && gasleft() < stepGas) {
                     _saveWalk(window, walk);
                     return false;
                 }
-                if (skipBid) walk.bidId = bid.next;
-                else walk.askId = ask.next;
+                if (skipBid) walk.bidId = uint40(bidWord);
+                else walk.askId = uint40(askWord);
                 progressed = true;
                 continue;
             }
             if (walk.bidId == 0 || walk.askId == 0) break;
-            if (!UniformPriceClearing.crosses(bid.price, ask.price)) break;
+            if (!UniformPriceClearing.crosses(
+                    (bidWord >> PRICE_SHIFT) & PRICE_MASK, (askWord >> PRICE_SHIFT) & PRICE_MASK
+                )) break;
             if (steps == maxSteps || (progressed && gasleft() < stepGas)) {
                 _saveWalk(window, walk);
                 return false;
             }
-            _match(windowId, walk, bid, ask);
+            _match(windowId, walk, bid, ask, bidWord, askWord);
             ++steps;
             progressed = true;
         }
@@ -433,28 +439,43 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @dev One step of the walk: trades `min(remaining bid, remaining ask)` and moves past filled orders.
-    function _match(uint256 windowId, Walk memory walk, Order storage bid, Order storage ask) private {
-        (uint32 bidFilled, uint32 askFilled) = (bid.filledWh, ask.filledWh);
-        uint32 quantity =
-            uint32(UniformPriceClearing.matchQuantity(bid.energyWh - bidFilled, ask.energyWh - askFilled));
+    /// `bidWord`/`askWord`: the two orders' slots as read by `_clear`.
+    function _match(
+        uint256 windowId,
+        Walk memory walk,
+        Order storage bid,
+        Order storage ask,
+        uint256 bidWord,
+        uint256 askWord
+    ) private {
+        (uint256 bidFilled, uint256 askFilled) =
+            (uint32(bidWord >> FILLED_SHIFT), uint32(askWord >> FILLED_SHIFT));
+        (uint256 bidLeft, uint256 askLeft) =
+            (uint32(bidWord >> ENERGY_SHIFT) - bidFilled, uint32(askWord >> ENERGY_SHIFT) - askFilled);
+        uint256 quantity = UniformPriceClearing.matchQuantity(bidLeft, askLeft);
         if (bidFilled == 0) ++walk.traderCount;
         if (askFilled == 0) ++walk.traderCount;
-        bid.filledWh = bidFilled + quantity;
-        ask.filledWh = askFilled + quantity;
+        // filled + quantity <= energy < 2^32: the additions stay inside the `filledWh` field.
+        _store(bid, bidWord + (quantity << FILLED_SHIFT));
+        _store(ask, askWord + (quantity << FILLED_SHIFT));
+        _recordTrade(windowId, walk, quantity);
+        if (quantity == bidLeft) walk.bidId = uint40(bidWord);
+        if (quantity == askLeft) walk.askId = uint40(askWord);
+    }
 
+    /// @dev Stores trade `walk.tradeCount` (the current bid and ask, `quantity`) and emits `TradeMatched`.
+    function _recordTrade(uint256 windowId, Walk memory walk, uint256 quantity) private {
         uint256 index = walk.tradeCount;
         mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
         tradeSlots[index >> 1] = TradeRecord.write(
             tradeSlots[index >> 1],
             index & 1,
-            TradeRecord.encode(uint32(walk.bidId), uint32(walk.askId), quantity)
+            TradeRecord.encode(uint32(walk.bidId), uint32(walk.askId), uint32(quantity))
         );
         (address buyer, address seller) = registry.accountsOf(uint32(walk.bidId), uint32(walk.askId));
         emit TradeMatched(windowId, index, buyer, seller, quantity);
         walk.tradeCount = index + 1;
         walk.clearedWh += quantity;
-        if (bidFilled + quantity == bid.energyWh) walk.bidId = bid.next;
-        if (askFilled + quantity == ask.energyWh) walk.askId = ask.next;
     }
 
     function _saveWalk(Window storage window, Walk memory walk) private {
