@@ -556,8 +556,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             return false;
         }
         Reading storage reading = _readings[windowId][id];
-        mapping(uint256 => Order) storage book = _orders[windowId];
-        firstOfTrader = !reading.submitted && book[_currentKey(book, id)].filledWh != 0;
+        firstOfTrader = !reading.submitted && _tradedSomething(_orders[windowId], id);
         reading.submitted = true;
         reading.importedWh = uint32(imported);
         reading.exportedWh = uint32(exported);
@@ -890,6 +889,19 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @dev Whether node `key` is its owner's current node (its latest placement in the window).
     function _isCurrent(mapping(uint256 => Order) storage book, uint256 key) private view returns (bool) {
         return book[uint32(key)].placements == (key >> KEY_SHIFT) + 1;
+    }
+
+    /// @dev Whether the current order of prosumer `id` has a fill: its home node, read as one word, unless it
+    /// placed again (then its latest node).
+    function _tradedSomething(mapping(uint256 => Order) storage book, uint256 id)
+        private
+        view
+        returns (bool)
+    {
+        uint256 word = _load(book[id]);
+        uint256 placements = uint8(word >> PLACEMENTS_SHIFT);
+        if (placements > 1) word = _load(book[id | (placements - 1) << KEY_SHIFT]);
+        return uint32(word >> FILLED_SHIFT) != 0;
     }
 
     /// @dev The key of the current node of prosumer `id` (its latest placement; `id` itself if none).
