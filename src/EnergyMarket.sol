@@ -14,8 +14,11 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title EnergyMarket
 /// @notice Hourly P2P energy market with uniform-price clearing and settlement against meter readings.
-/// @dev Orders are kept per window in two doubly linked lists keyed by 32-bit prosumer IDs (bids descending,
-/// asks ascending, time priority on equal prices), one storage slot per order. Trades are packed two per slot.
+/// @dev Orders are kept per window in two singly linked lists (bids descending, asks ascending, time priority on
+/// equal prices), one storage slot per order. A cancelled order stays linked in place as a tombstone (not live),
+/// so nodes never move and no neighbour is written on a cancel; a prosumer's k-th placement in a window gets its
+/// own node, keyed `prosumerId | k << 32` (40 bits; the first one is keyed by the bare ID, its "home", which also
+/// holds the placement count). Trades are packed two per slot and name prosumer IDs.
 contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -30,10 +33,11 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @notice Largest number of orders one prosumer may place in one window (cancelled ones included); the
     /// count is the signed-order nonce and lives in the order's own slot.
     uint256 public constant MAX_PLACEMENTS_PER_WINDOW = type(uint8).max;
-    /// @notice How far `placeOrder` walks from one starting point (the hint, or a former position of it)
+    /// @notice How far `placeOrder` walks forward from one starting point (a node of the hinted prosumer)
     /// before it tries the next one; see `_position`.
     uint256 public constant HINT_WALK_STEPS = 8;
-    /// @notice How many starting points `placeOrder` tries: the hint and up to two former positions.
+    /// @notice How many starting points `placeOrder` tries: the hinted prosumer's current node and up to two of
+    /// its earlier nodes (tombstones, in place).
     uint256 public constant HINT_STARTS = 3;
     /// @notice Longest window the market accepts.
     uint256 public constant MAX_WINDOW_DURATION = 1 days;
@@ -62,40 +66,50 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @inheritdoc IEnergyMarket
     uint256 public immutable settlementGrace;
 
-    /// @dev One slot. `prev`/`next` are prosumer IDs (0: none). `flags`: `SELL_FLAG`, `LIVE_FLAG`.
-    /// `placements`: orders the prosumer placed in this window so far (the signed-order nonce of the next one).
-    /// `anchor`: the order's predecessor when it was last cancelled (0: never cancelled) - where a hint naming
-    /// this prosumer was meant to point before the order was cancelled or moved.
+    /// @dev One slot: a node of a side's list. `next` is a node key (0: none). `flags`: `SELL_FLAG`,
+    /// `LIVE_FLAG` (cleared by a cancel: the node stays in the list as a tombstone). `placements`, in the home
+    /// node (key = prosumer ID) only: orders the prosumer placed in this window so far, i.e. the signed-order
+    /// nonce of the next one; the prosumer's current node is its placement `placements - 1`.
     struct Order {
-        uint32 prev;
-        uint32 next;
+        uint40 next;
         uint32 energyWh;
         uint32 filledWh;
         uint80 price;
         uint8 flags;
         uint8 placements;
-        uint32 anchor;
     }
 
     uint8 private constant SELL_FLAG = 1;
     uint8 private constant LIVE_FLAG = 2;
+    /// @dev Node key = prosumer ID | placement index << `KEY_SHIFT`.
+    uint256 private constant KEY_SHIFT = 32;
+    /// @dev Bit offsets of the `Order` fields in its slot (Solidity's packing, first field lowest), for the hot
+    /// paths that read or write a node as one word instead of field by field.
+    uint256 private constant NEXT_MASK = type(uint40).max;
+    uint256 private constant ENERGY_SHIFT = 40;
+    uint256 private constant FILLED_SHIFT = 72;
+    uint256 private constant PRICE_SHIFT = 104;
+    uint256 private constant PRICE_MASK = type(uint80).max;
+    uint256 private constant FLAGS_SHIFT = 184;
+    uint256 private constant PLACEMENTS_SHIFT = 192;
 
-    /// @dev Two slots. While Closing, the cursors point at the first bid/ask not yet fully filled by the
-    /// clearing walk. Once Cleared the walk is over: `bidCursor` then holds the seconds from the window's start
-    /// to its clearing (see `_clearedAt`), which keeps the clearing time out of a slot of its own.
+    /// @dev Two slots. Heads and cursors are node keys. While Closing, the cursors point at the next bid/ask
+    /// the clearing walk looks at (live and not yet fully filled, or a tombstone still to be skipped). Once
+    /// Cleared the walk is over and the cursor slots are reused: `bidCursor` holds the seconds from the window's
+    /// start to its clearing (see `_clearedAt`) and `askCursor` the number of settled trades (see
+    /// `_settledCount`), which keeps both out of slots of their own.
     struct Window {
         WindowStatus status;
+        bool paused;
         uint32 orderCount;
-        uint32 bidHead;
-        uint32 askHead;
-        uint32 bidCursor;
-        uint32 askCursor;
+        uint40 bidHead;
+        uint40 askHead;
+        uint40 bidCursor;
+        uint40 askCursor;
         uint32 tradeCount;
         uint32 traderCount;
-        bool paused;
         uint96 clearingPrice;
         uint64 clearedEnergyWh;
-        uint32 settledCount;
         uint32 acceptedCount;
         uint32 readingCount;
     }
@@ -190,97 +204,150 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (energyWh > MAX_ENERGY_WH) revert EnergyOutOfRange(energyWh, MAX_ENERGY_WH);
         if (pricePerKWh == 0) revert ZeroPrice();
         if (pricePerKWh > MAX_PRICE_PER_KWH) revert PriceOutOfRange(pricePerKWh, MAX_PRICE_PER_KWH);
-        Window storage window = _requireOrdering(windowId);
-        if (window.paused) revert EnforcedPause();
-        (uint256 id, bool registered) = registry.registrationOf(msg.sender);
+        // The window's first slot as one word: status, pause flag and order count (see `Window`).
+        Window storage window = _windows[windowId];
+        uint256 windowWord;
+        assembly ("memory-safe") {
+            windowWord := sload(window.slot)
+        }
+        if (uint8(windowWord) != uint8(WindowStatus.Open)) revert WindowNotOpen(windowId);
+        uint256 closesAt = windowId + windowDuration;
+        if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
+        if (uint8(windowWord >> 8) != 0) revert EnforcedPause();
+        (uint256 id, bool registered, uint256 hintId) = _registrationAndHintId(hintPrev);
         if (!registered) revert NotRegistered(msg.sender);
 
-        mapping(uint256 => Order) storage book = _orders[windowId];
-        {
-            Order storage own = book[id];
-            if (own.flags & LIVE_FLAG != 0) revert AlreadyHasOrder(windowId, msg.sender);
-            if (own.placements == MAX_PLACEMENTS_PER_WINDOW) {
-                revert PlacementLimitReached(windowId, msg.sender, MAX_PLACEMENTS_PER_WINDOW);
-            }
+        _insert(windowId, window, id, side == Side.Buy, energyWh, pricePerKWh, hintId);
+        // `orderCount` (bits 16-47) + 1: it counts live orders, at most one per 32-bit prosumer ID.
+        assembly ("memory-safe") {
+            sstore(window.slot, add(sload(window.slot), 0x10000))
         }
-        _insert(
-            book,
-            window,
-            uint32(id),
-            side == Side.Buy,
-            energyWh,
-            pricePerKWh,
-            hintPrev == address(0) ? 0 : registry.prosumerIdOf(hintPrev)
-        );
-        ++window.orderCount;
         emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
     }
 
-    /// @dev Finds the new order's place from the hint, writes the order into its own slot (keeping its
-    /// placement count and anchor) and links it between its neighbours.
+    /// @dev `registry.registrationAndIdOf(msg.sender, hint)`, as a plain static call.
+    function _registrationAndHintId(address hint)
+        private
+        view
+        returns (uint256 id, bool registered, uint256 hintId)
+    {
+        IProsumerRegistry target = registry;
+        bytes4 selector = IProsumerRegistry.registrationAndIdOf.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 4), caller())
+            mstore(add(m, 36), hint)
+            if iszero(staticcall(gas(), target, m, 68, m, 96)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            if lt(returndatasize(), 96) { revert(0, 0) }
+            id := mload(m)
+            registered := iszero(iszero(mload(add(m, 32))))
+            hintId := mload(add(m, 64))
+        }
+    }
+
+    /// @dev Writes the new order into its node and links it after its predecessor. The first placement is the
+    /// home node itself (its slot gets the placement count: one write); a later one gets a fresh node and bumps
+    /// the count in the home. Nodes are read and written as whole words (see `_load`/`_store`).
     function _insert(
-        mapping(uint256 => Order) storage book,
+        uint256 windowId,
         Window storage window,
-        uint32 id,
+        uint256 id,
         bool isBid,
         uint256 energyWh,
         uint256 price,
         uint256 hintId
     ) private {
-        (uint32 prev, uint32 next) = _position(book, window, isBid, price, hintId);
-        (uint8 placements, uint32 anchor) = (book[id].placements, book[id].anchor);
-        book[id] = Order({
-            prev: prev,
-            next: next,
-            energyWh: uint32(energyWh),
-            filledWh: 0,
-            price: uint80(price),
-            flags: isBid ? LIVE_FLAG : LIVE_FLAG | SELL_FLAG,
-            placements: placements + 1,
-            anchor: anchor
-        });
-        if (prev == 0) {
-            if (isBid) window.bidHead = id;
-            else window.askHead = id;
-        } else {
-            book[prev].next = id;
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        uint256 placements = uint8(_load(book[id]) >> PLACEMENTS_SHIFT);
+        uint256 key = id;
+        if (placements != 0) {
+            if (uint8(_load(book[id | (placements - 1) << KEY_SHIFT]) >> FLAGS_SHIFT) & LIVE_FLAG != 0) {
+                revert AlreadyHasOrder(windowId, msg.sender);
+            }
+            if (placements == MAX_PLACEMENTS_PER_WINDOW) {
+                revert PlacementLimitReached(windowId, msg.sender, MAX_PLACEMENTS_PER_WINDOW);
+            }
+            key = id | placements << KEY_SHIFT;
         }
-        if (next != 0) book[next].prev = id;
+        (uint40 prev, uint40 next) = _position(book, window, isBid, price, hintId);
+        _store(
+            book[key],
+            uint256(next) | energyWh << ENERGY_SHIFT | price << PRICE_SHIFT
+                | uint256(isBid ? LIVE_FLAG : LIVE_FLAG | SELL_FLAG) << FLAGS_SHIFT
+                | (placements == 0 ? 1 << PLACEMENTS_SHIFT : 0)
+        );
+        if (prev == 0) {
+            if (isBid) window.bidHead = uint40(key);
+            else window.askHead = uint40(key);
+        } else {
+            Order storage before = book[prev];
+            _store(before, _load(before) & ~NEXT_MASK | key);
+        }
+        if (placements != 0) {
+            // Re-read: the home may have just been linked to the new node (re-placed right after it).
+            Order storage homeNode = book[id];
+            homeNode.placements = uint8(placements + 1);
+        }
+    }
+
+    /// @dev The slot of `order` as one word.
+    function _load(Order storage order) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(order.slot)
+        }
+    }
+
+    /// @dev Writes the slot of `order` as one word.
+    function _store(Order storage order, uint256 word) private {
+        assembly ("memory-safe") {
+            sstore(order.slot, word)
+        }
     }
 
     /// @inheritdoc IEnergyMarket
+    /// @dev O(1): the order's node stays linked in place as a tombstone (see `Order`); no neighbour is written.
     function cancelOrder(uint256 windowId) external {
         Window storage window = _requireOrdering(windowId);
         uint256 id = registry.prosumerIdOf(msg.sender);
         mapping(uint256 => Order) storage book = _orders[windowId];
-        Order storage order = book[id];
+        uint256 placements = book[id].placements;
+        if (id == 0 || placements == 0) revert NoLiveOrder(windowId, msg.sender);
+        Order storage order = book[id | (placements - 1) << KEY_SHIFT];
         uint8 flags = order.flags;
-        if (id == 0 || flags & LIVE_FLAG == 0) revert NoLiveOrder(windowId, msg.sender);
-
-        (uint32 prev, uint32 next) = (order.prev, order.next);
-        if (prev == 0) {
-            if (flags & SELL_FLAG == 0) window.bidHead = next;
-            else window.askHead = next;
-        } else {
-            book[prev].next = next;
-        }
-        if (next != 0) book[next].prev = prev;
-        order.prev = 0;
-        order.next = 0;
+        if (flags & LIVE_FLAG == 0) revert NoLiveOrder(windowId, msg.sender);
         order.flags = flags & ~LIVE_FLAG;
-        order.anchor = prev;
         --window.orderCount;
         emit OrderCancelled(windowId, msg.sender);
     }
 
     /// @inheritdoc IEnergyMarket
+    /// @dev The owner of the last node that precedes the place and is its owner's current node: a live order, or
+    /// a cancelled one whose owner has not placed again since (a tombstone keeps its place, so it is as good a
+    /// start as a live order and spares the walk over it). `placeOrder` tries that node first. address(0) when
+    /// there is none (the walk then starts at the head).
     function findHint(uint256 windowId, Side side, uint256 pricePerKWh)
         external
         view
         returns (address hintPrev)
     {
-        (uint32 prev,) = _position(_orders[windowId], _windows[windowId], side == Side.Buy, pricePerKWh, 0);
-        return prev == 0 ? address(0) : registry.accountOf(prev);
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        Window storage window = _windows[windowId];
+        bool isBid = side == Side.Buy;
+        uint256 hintKey;
+        for (uint256 key = isBid ? window.bidHead : window.askHead; key != 0; key = book[key].next) {
+            if (!UniformPriceClearing.precedes(isBid, book[key].price, pricePerKWh)) break;
+            if (_isCurrent(book, key)) hintKey = key;
+        }
+        return hintKey == 0 ? address(0) : registry.accountOf(uint32(hintKey));
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function orderNonce(uint256 windowId, address prosumer) external view returns (uint256) {
+        return _orders[windowId][registry.prosumerIdOf(prosumer)].placements;
     }
 
     // ---------------------------------------------------------------- clearing
@@ -309,15 +376,18 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
 
     /// @dev Progress of the clearing walk, held in memory during a call.
     struct Walk {
-        uint32 bidId;
-        uint32 askId;
+        uint40 bidId;
+        uint40 askId;
         uint256 tradeCount;
         uint256 traderCount;
         uint256 clearedWh;
     }
 
     /// @dev The clearing walk from the stored cursors, at most `maxSteps` trades (at least one when due, then
-    /// while `stepGas` is left); fixes the price at the end.
+    /// while `stepGas` is left); fixes the price at the end. Tombstones (cancelled orders) are skipped: a skip
+    /// is no trade and does not count against `maxSteps`, but it is metered by `stepGas` like a step, so a call
+    /// that has made progress stops before a skip when gas runs low. The walk only ends (price fixed) with both
+    /// cursors on live orders or past the end, so rule 3's next unmatched bid/ask is the next live one.
     function _clear(uint256 windowId, Window storage window, uint256 maxSteps, uint256 stepGas)
         private
         returns (bool done)
@@ -330,21 +400,41 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             traderCount: window.traderCount,
             clearedWh: window.clearedEnergyWh
         });
-        for (uint256 steps;; ++steps) {
-            if (walk.bidId == 0 || walk.askId == 0) break;
+        uint256 steps;
+        bool progressed;
+        for (;;) {
+            // Both orders read as whole words (see `_load`); key 0 (no order) reads as 0.
             Order storage bid = book[walk.bidId];
             Order storage ask = book[walk.askId];
-            if (!UniformPriceClearing.crosses(bid.price, ask.price)) break;
-            if (steps == maxSteps || (steps != 0 && gasleft() < stepGas)) {
+            uint256 bidWord = walk.bidId == 0 ? 0 : _load(bid);
+            uint256 askWord = walk.askId == 0 ? 0 : _load(ask);
+            bool skipBid = walk.bidId != 0 && (bidWord >> FLAGS_SHIFT) & LIVE_FLAG == 0;
+            if (skipBid || (walk.askId != 0 && (askWord >> FLAGS_SHIFT) & LIVE_FLAG == 0)) {
+                if (progressed && gasleft() < stepGas) {
+                    _saveWalk(window, walk);
+                    return false;
+                }
+                if (skipBid) walk.bidId = uint40(bidWord);
+                else walk.askId = uint40(askWord);
+                progressed = true;
+                continue;
+            }
+            if (walk.bidId == 0 || walk.askId == 0) break;
+            if (!UniformPriceClearing.crosses(
+                    (bidWord >> PRICE_SHIFT) & PRICE_MASK, (askWord >> PRICE_SHIFT) & PRICE_MASK
+                )) break;
+            if (steps == maxSteps || (progressed && gasleft() < stepGas)) {
                 _saveWalk(window, walk);
                 return false;
             }
-            _match(windowId, walk, bid, ask);
+            _match(windowId, walk, bid, ask, bidWord, askWord);
+            ++steps;
+            progressed = true;
         }
 
         uint256 price = walk.tradeCount == 0 ? 0 : _marginalPrice(windowId, book, walk);
         // The walk is over: the cursor slots take the clearing time instead (see `Window`).
-        walk.bidId = uint32(Math.min(block.timestamp - windowId, type(uint32).max));
+        walk.bidId = uint40(Math.min(block.timestamp - windowId, type(uint32).max));
         walk.askId = 0;
         _saveWalk(window, walk);
         window.status = WindowStatus.Cleared;
@@ -355,26 +445,43 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @dev One step of the walk: trades `min(remaining bid, remaining ask)` and moves past filled orders.
-    function _match(uint256 windowId, Walk memory walk, Order storage bid, Order storage ask) private {
-        (uint32 bidFilled, uint32 askFilled) = (bid.filledWh, ask.filledWh);
-        uint32 quantity =
-            uint32(UniformPriceClearing.matchQuantity(bid.energyWh - bidFilled, ask.energyWh - askFilled));
+    /// `bidWord`/`askWord`: the two orders' slots as read by `_clear`.
+    function _match(
+        uint256 windowId,
+        Walk memory walk,
+        Order storage bid,
+        Order storage ask,
+        uint256 bidWord,
+        uint256 askWord
+    ) private {
+        (uint256 bidFilled, uint256 askFilled) =
+            (uint32(bidWord >> FILLED_SHIFT), uint32(askWord >> FILLED_SHIFT));
+        (uint256 bidLeft, uint256 askLeft) =
+            (uint32(bidWord >> ENERGY_SHIFT) - bidFilled, uint32(askWord >> ENERGY_SHIFT) - askFilled);
+        uint256 quantity = UniformPriceClearing.matchQuantity(bidLeft, askLeft);
         if (bidFilled == 0) ++walk.traderCount;
         if (askFilled == 0) ++walk.traderCount;
-        bid.filledWh = bidFilled + quantity;
-        ask.filledWh = askFilled + quantity;
+        // filled + quantity <= energy < 2^32: the additions stay inside the `filledWh` field.
+        _store(bid, bidWord + (quantity << FILLED_SHIFT));
+        _store(ask, askWord + (quantity << FILLED_SHIFT));
+        _recordTrade(windowId, walk, quantity);
+        if (quantity == bidLeft) walk.bidId = uint40(bidWord);
+        if (quantity == askLeft) walk.askId = uint40(askWord);
+    }
 
+    /// @dev Stores trade `walk.tradeCount` (the current bid and ask, `quantity`) and emits `TradeMatched`.
+    function _recordTrade(uint256 windowId, Walk memory walk, uint256 quantity) private {
         uint256 index = walk.tradeCount;
         mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
         tradeSlots[index >> 1] = TradeRecord.write(
-            tradeSlots[index >> 1], index & 1, TradeRecord.encode(walk.bidId, walk.askId, quantity)
+            tradeSlots[index >> 1],
+            index & 1,
+            TradeRecord.encode(uint32(walk.bidId), uint32(walk.askId), uint32(quantity))
         );
-        (address buyer, address seller) = registry.accountsOf(walk.bidId, walk.askId);
+        (address buyer, address seller) = registry.accountsOf(uint32(walk.bidId), uint32(walk.askId));
         emit TradeMatched(windowId, index, buyer, seller, quantity);
         walk.tradeCount = index + 1;
         walk.clearedWh += quantity;
-        if (bidFilled + quantity == bid.energyWh) walk.bidId = bid.next;
-        if (askFilled + quantity == ask.energyWh) walk.askId = ask.next;
     }
 
     function _saveWalk(Window storage window, Walk memory walk) private {
@@ -383,7 +490,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         window.clearedEnergyWh = uint64(walk.clearedWh);
     }
 
-    /// @dev Rule 3 of the clearing rule, from the last trade and the first unmatched bid and ask.
+    /// @dev Rule 3 of the clearing rule, from the last trade and the first unmatched (live) bid and ask. The
+    /// trade names prosumer IDs; its orders are their owners' current nodes (nothing moves once Closing).
     function _marginalPrice(uint256 windowId, mapping(uint256 => Order) storage book, Walk memory walk)
         private
         view
@@ -392,8 +500,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 last = walk.tradeCount - 1;
         (uint32 bidId, uint32 askId,,,) =
             TradeRecord.decode(TradeRecord.read(_tradeSlots[windowId][last >> 1], last & 1));
-        Order storage bid = book[bidId];
-        Order storage ask = book[askId];
+        Order storage bid = book[_currentKey(book, bidId)];
+        Order storage ask = book[_currentKey(book, askId)];
         return UniformPriceClearing.price(
             UniformPriceClearing.Marginal({
                 bidPrice: bid.price,
@@ -454,7 +562,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             return false;
         }
         Reading storage reading = _readings[windowId][id];
-        firstOfTrader = !reading.submitted && _orders[windowId][id].filledWh != 0;
+        firstOfTrader = !reading.submitted && _tradedSomething(_orders[windowId], id);
         reading.submitted = true;
         reading.importedWh = uint32(imported);
         reading.exportedWh = uint32(exported);
@@ -482,7 +590,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         }
 
         uint256 tradeCount = window.tradeCount;
-        uint256 index = window.settledCount;
+        uint256 index = _settledCount(window);
         uint256 end = tradeCount - index > maxSteps ? index + maxSteps : tradeCount;
         uint256 accepted = window.acceptedCount;
         uint256 price = window.clearingPrice;
@@ -490,7 +598,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             if (index != first && gasleft() < stepGas) break;
             if (_settleTrade(windowId, index, price)) ++accepted;
         }
-        window.settledCount = uint32(index);
+        window.askCursor = uint40(index); // the settled count once Cleared (see `Window`)
         window.acceptedCount = uint32(accepted);
         if (index < tradeCount) return false;
 
@@ -571,6 +679,11 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     function _settleReadyAt(uint256 windowId, Window storage window) private view returns (uint256) {
         uint256 readingsFrom = Math.max(windowId + 2 * windowDuration, _clearedAt(windowId, window));
         return window.readingCount == window.traderCount ? readingsFrom : readingsFrom + settlementGrace;
+    }
+
+    /// @dev How many trades are settled (kept in `askCursor` once Cleared, see `Window`).
+    function _settledCount(Window storage window) private view returns (uint256) {
+        return window.status >= WindowStatus.Cleared ? window.askCursor : 0;
     }
 
     /// @dev When the clearing finished (0 while the window is not cleared yet).
@@ -685,7 +798,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             window.clearedEnergyWh,
             window.orderCount,
             window.tradeCount,
-            window.settledCount
+            _settledCount(window)
         );
     }
 
@@ -697,7 +810,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     {
         uint256 id = registry.prosumerIdOf(prosumer);
         if (id == 0) return (Side.Buy, 0, 0, 0, false);
-        Order storage order = _orders[windowId][id];
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        Order storage order = book[_currentKey(book, id)];
         uint8 flags = order.flags;
         return (
             flags & SELL_FLAG == 0 ? Side.Buy : Side.Sell,
@@ -743,16 +857,15 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     {
         mapping(uint256 => Order) storage book = _orders[windowId];
         Window storage window = _windows[windowId];
-        uint32 id = side == Side.Buy ? window.bidHead : window.askHead;
-        for (; id != 0 && offset != 0; --offset) {
-            id = book[id].next;
-        }
         if (limit > window.orderCount) limit = window.orderCount;
         prosumers = new address[](limit);
         uint256 count;
-        for (; id != 0 && count < limit; ++count) {
-            prosumers[count] = registry.accountOf(id);
-            id = book[id].next;
+        for (uint256 key = side == Side.Buy ? window.bidHead : window.askHead; key != 0 && count < limit;) {
+            if (book[key].flags & LIVE_FLAG != 0) {
+                if (offset == 0) prosumers[count++] = registry.accountOf(uint32(key));
+                else --offset;
+            }
+            key = book[key].next;
         }
         assembly ("memory-safe") {
             mstore(prosumers, count)
@@ -787,83 +900,80 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
     }
 
-    /// @dev Where a new order at `price` goes: after every order that precedes it (the clearing rule's order,
-    /// time priority on equal prices). Any live order on the same side is a correct place to start walking from;
-    /// the hint only decides where the walk starts, so a wrong hint costs gas, never correctness.
+    /// @dev Whether node `key` is its owner's current node (its latest placement in the window).
+    function _isCurrent(mapping(uint256 => Order) storage book, uint256 key) private view returns (bool) {
+        return book[uint32(key)].placements == (key >> KEY_SHIFT) + 1;
+    }
+
+    /// @dev Whether the current order of prosumer `id` has a fill: its home node, read as one word, unless it
+    /// placed again (then its latest node).
+    function _tradedSomething(mapping(uint256 => Order) storage book, uint256 id)
+        private
+        view
+        returns (bool)
+    {
+        uint256 word = _load(book[id]);
+        uint256 placements = uint8(word >> PLACEMENTS_SHIFT);
+        if (placements > 1) word = _load(book[id | (placements - 1) << KEY_SHIFT]);
+        return uint32(word >> FILLED_SHIFT) != 0;
+    }
+
+    /// @dev The key of the current node of prosumer `id` (its latest placement; `id` itself if none).
+    function _currentKey(mapping(uint256 => Order) storage book, uint256 id) private view returns (uint256) {
+        uint256 placements = book[id].placements;
+        return placements == 0 ? id : id | (placements - 1) << KEY_SHIFT;
+    }
+
+    /// @dev Where a new order at `price` goes: after every node that precedes it (the clearing rule's order,
+    /// time priority on equal prices; tombstones keep their place, so they are valid neighbours too). Any node
+    /// of the same side that precedes the new order, live or not, is a correct place to walk forward from; the
+    /// hint only decides where the walk starts, so a wrong hint costs gas, never correctness.
     ///
-    /// Starting points, each walked at most `HINT_WALK_STEPS` steps (towards the new order's place): the hinted
-    /// order, then up to `HINT_STARTS - 1` former positions (`anchor`: the predecessor the order had when it
-    /// was last cancelled). So a hint stays cheap when its order was cancelled, or cancelled and re-placed
-    /// elsewhere (the griefing move of the hinted owner), or when a few orders were placed next to it since.
-    /// When no start is close enough, the walk goes on, without a bound, forward from the furthest order
-    /// found that precedes the new one (from the head if none): never longer than the walk without a hint.
+    /// Starting points, each walked at most `HINT_WALK_STEPS` steps forward: the hinted prosumer's current node,
+    /// then its earlier nodes in this window, newest first, `HINT_STARTS` in all. Nodes never move, so a hint
+    /// stays cheap when its order was cancelled, or cancelled and re-placed elsewhere (the griefing move of the
+    /// hinted owner), or when a few orders were placed next to it since. A start that does not precede the new
+    /// order is skipped (there is no backward walk). When no start is close enough, the walk goes on, without
+    /// a bound, forward from the furthest node found that precedes the new one (from the head if none): never
+    /// longer than the walk without a hint.
     function _position(
         mapping(uint256 => Order) storage book,
         Window storage window,
         bool isBid,
         uint256 price,
         uint256 hintId
-    ) private view returns (uint32 prev, uint32 next) {
-        uint8 sideFlag = isBid ? 0 : SELL_FLAG;
-        uint32 start; // furthest known order that precedes the new one (0: none, start at the head)
-        uint256 startPrice;
-        uint32 candidate = uint32(hintId);
-        for (uint256 tries; candidate != 0 && tries < HINT_STARTS; ++tries) {
-            Order storage order = book[candidate];
-            uint8 flags = order.flags;
-            if (flags & LIVE_FLAG != 0 && flags & SELL_FLAG == sideFlag) {
-                bool found;
-                (found, prev, next) = _walkFrom(book, isBid, price, candidate, order.price);
-                if (found) return (prev, next);
-                // A forward walk that ran out of steps stopped at `prev`, an order that precedes.
-                if (prev != 0) {
-                    uint256 prevPrice = book[prev].price;
-                    if (start == 0 || (isBid ? prevPrice < startPrice : prevPrice > startPrice)) {
-                        (start, startPrice) = (prev, prevPrice);
-                    }
+    ) private view returns (uint40 prev, uint40 next) {
+        uint256 start; // furthest known node that precedes the new one (0: none, start at the head)
+        if (hintId != 0) {
+            uint256 startPrice;
+            uint256 placements = uint8(_load(book[hintId]) >> PLACEMENTS_SHIFT);
+            uint256 end = placements > HINT_STARTS ? placements - HINT_STARTS : 0;
+            while (placements > end) {
+                prev = uint40(hintId | --placements << KEY_SHIFT);
+                uint256 word = _load(book[prev]);
+                uint256 prevPrice = (word >> PRICE_SHIFT) & PRICE_MASK;
+                if ((word >> FLAGS_SHIFT) & SELL_FLAG != (isBid ? 0 : SELL_FLAG)) continue;
+                if (!UniformPriceClearing.precedes(isBid, prevPrice, price)) continue;
+                // `prev` precedes the new order: at most `HINT_WALK_STEPS` steps forward from it.
+                next = uint40(word);
+                for (uint256 steps;; ++steps) {
+                    if (next == 0) return (prev, 0);
+                    word = _load(book[next]);
+                    uint256 nextPrice = (word >> PRICE_SHIFT) & PRICE_MASK;
+                    if (!UniformPriceClearing.precedes(isBid, nextPrice, price)) return (prev, next);
+                    (prev, prevPrice, next) = (next, nextPrice, uint40(word));
+                    if (steps == HINT_WALK_STEPS) break;
+                }
+                if (start == 0 || (isBid ? prevPrice < startPrice : prevPrice > startPrice)) {
+                    (start, startPrice) = (prev, prevPrice);
                 }
             }
-            candidate = order.anchor;
         }
-        prev = start;
+        prev = uint40(start);
         next = start == 0 ? (isBid ? window.bidHead : window.askHead) : book[start].next;
         while (next != 0 && UniformPriceClearing.precedes(isBid, book[next].price, price)) {
             prev = next;
             next = book[next].next;
-        }
-    }
-
-    /// @dev At most `HINT_WALK_STEPS` steps from the live same-side order `from` towards the new order's place:
-    /// forward when `from` precedes the new order, else backward. `found` with the place, or not found with
-    /// `prev` the last order reached that precedes (forward walk) or 0 (backward walk).
-    function _walkFrom(
-        mapping(uint256 => Order) storage book,
-        bool isBid,
-        uint256 price,
-        uint32 from,
-        uint256 fromPrice
-    ) private view returns (bool found, uint32 prev, uint32 next) {
-        if (UniformPriceClearing.precedes(isBid, fromPrice, price)) {
-            prev = from;
-            next = book[from].next;
-            for (uint256 steps;; ++steps) {
-                if (next == 0 || !UniformPriceClearing.precedes(isBid, book[next].price, price)) {
-                    return (true, prev, next);
-                }
-                if (steps == HINT_WALK_STEPS) return (false, prev, 0);
-                prev = next;
-                next = book[next].next;
-            }
-        }
-        next = from;
-        prev = book[from].prev;
-        for (uint256 steps;; ++steps) {
-            if (prev == 0 || UniformPriceClearing.precedes(isBid, book[prev].price, price)) {
-                return (true, prev, next);
-            }
-            if (steps == HINT_WALK_STEPS) return (false, 0, 0);
-            next = prev;
-            prev = book[prev].prev;
         }
     }
 }

@@ -122,6 +122,24 @@ contract ProsumerRegistry is IProsumerRegistry, AccessControl {
     }
 
     /// @inheritdoc IProsumerRegistry
+    function registrationAndIdOf(address account, address other)
+        external
+        view
+        returns (uint256 prosumerId, bool registered, uint256 otherId)
+    {
+        // On the market's `placeOrder` path: each record is read as one word (`Record` packing: ID in the low 32
+        // bits, the flag above it).
+        Record storage record = _records[account];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(record.slot)
+        }
+        prosumerId = uint32(word);
+        registered = (word >> 32) & 0xff != 0;
+        if (other != address(0)) otherId = _records[other].prosumerId;
+    }
+
+    /// @inheritdoc IProsumerRegistry
     function accountOf(uint256 prosumerId) external view returns (address) {
         return _accounts[prosumerId];
     }

@@ -471,9 +471,19 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
             functionName: 'findHint',
             args: [w1, side, price],
           });
-          const expected = k < 0 ? ZERO : owners[side][k];
-          if (hint.toLowerCase() !== expected?.toLowerCase()) throw new Error(`findHint gave ${hint}, not ${expected}`);
+          // The hint is the last live order before the place, or the owner of a cancelled order (tombstone)
+          // between them: either way the new order must land right after book order k.
           const { gasUsed } = await rpc.measure(placeTx(who, w1, side, 1000n, price, hint));
+          const around = await client.readContract({
+            address: market,
+            abi: energyMarketAbi,
+            functionName: 'getBook',
+            args: [w1, side, BigInt(Math.max(k, 0)), 2n],
+          });
+          const expected = k < 0 ? [who, owners[side][0]] : [owners[side][k], who];
+          if (around.some((a, i) => a.toLowerCase() !== expected[i]?.toLowerCase())) {
+            throw new Error(`order placed with hint ${hint} is not right after book order ${k}`);
+          }
           placeRows.push({ book: n, side: side === BUY ? 'buy' : 'sell', position, gasUsed });
           await rpc.send(cancelTx(who, w1));
           cancelled[side].push(who);
@@ -492,9 +502,15 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
         const other = side === BUY ? SELL : BUY;
         const price = after(side, mid);
         const correct = owners[side][mid] ?? ZERO;
+        const answer = await client.readContract({
+          address: market,
+          abi: energyMarketAbi,
+          functionName: 'findHint',
+          args: [w1, side, price],
+        });
         const stale = cancelled[side][cancelled[side].length - 3] ?? ZERO; // the middle measurement's prosumer
         const hints: [string, Address][] = [
-          ['findHint answer (reference)', correct],
+          ['findHint answer (reference)', answer],
           ['address(0), mid-book price', ZERO],
           ['an order on the other side', owners[other][mid] ?? ZERO],
           ["a cancelled order's owner", stale],

@@ -185,6 +185,10 @@ interface IEnergyMarket is AutomationCompatibleInterface {
         view
         returns (address[] memory prosumers);
 
+    /// @notice The number of orders `prosumer` has placed in `windowId` so far, cancelled ones included: the
+    /// nonce of its next signed order in that window (0 before the first).
+    function orderNonce(uint256 windowId, address prosumer) external view returns (uint256);
+
     /// @notice The meter reading of `prosumer` for the delivery hour of `windowId`.
     function getReading(uint256 windowId, address prosumer)
         external

@@ -68,6 +68,13 @@ interface IProsumerRegistry {
     /// @notice The ID bound to `account` and whether it is a current member, in one call.
     function registrationOf(address account) external view returns (uint256 prosumerId, bool registered);
 
+    /// @notice `registrationOf(account)` and the ID bound to `other` (0 for address(0), whose record is not
+    /// read), in one call: what the market's `placeOrder` needs about its sender and its hint.
+    function registrationAndIdOf(address account, address other)
+        external
+        view
+        returns (uint256 prosumerId, bool registered, uint256 otherId);
+
     /// @notice The account bound to `prosumerId` (kept after deregistration), address(0) if none.
     function accountOf(uint256 prosumerId) external view returns (address);
 

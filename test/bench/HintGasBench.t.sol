@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {HintGasFixture} from "../utils/HintGasFixture.sol";
 import {console} from "forge-std/console.sol";
 
-/// @notice `make bench`: placeOrder gas with correct and hostile hints (method in `HintGasFixture`). The book
+/// @notice `make bench-forge`: placeOrder gas with correct and hostile hints (method in `HintGasFixture`). The book
 /// is built in `setUp` and every figure has its own test, so that each measured transaction starts from
 /// committed storage (a book built in the same test would make the neighbours' writes look 2,800 cheaper).
 abstract contract HintGasBenchBase is HintGasFixture {
@@ -29,6 +29,14 @@ abstract contract HintGasBenchBase is HintGasFixture {
 
     function test_bench_correctHintTail() public {
         _row("correct hint, tail", _correctHint(_size() - 1));
+    }
+
+    function test_bench_replacementMiddle() public {
+        _row("re-placement (second order of the prosumer), correct hint, middle", _replacement(_size() / 2));
+    }
+
+    function test_bench_cancelOrder() public {
+        _row("cancelOrder, middle", _cancelGas(_size() / 2));
     }
 }
 

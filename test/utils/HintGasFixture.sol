@@ -19,8 +19,25 @@ abstract contract HintGasFixture is MarketFixture {
     uint256 internal registered;
     address[] internal bids; // bids[i]: the i-th bid of the book (price TOP - STEP i)
     address[] internal asks; // asks[i]: the i-th ask (price STEP i + 1)
+    /// @dev Prosumers registered in `setUp` (`_buildBook`) for the measured transactions: a registration made
+    /// in the test itself would leave the registry slot warm (`vm.cool` does not make it cold again) and
+    /// understate the gas of a real transaction by ~2,000.
+    address[] internal spare;
+    /// @dev A prosumer whose ask (at the asks' tail) was placed and cancelled in `setUp`.
+    address internal replacer;
+    uint256 internal constant SPARE = 16;
 
+    /// @dev A registered prosumer without orders: from `spare` while it lasts, else registered now.
     function _newProsumer() internal returns (address account) {
+        if (spare.length != 0) {
+            account = spare[spare.length - 1];
+            spare.pop();
+            return account;
+        }
+        account = _register();
+    }
+
+    function _register() internal returns (address account) {
         account = address(uint160(0x100000 + registered));
         ++registered;
         vm.prank(admin);
@@ -30,15 +47,25 @@ abstract contract HintGasFixture is MarketFixture {
     /// @dev Grows the book to `n` bids and `n` asks, each placed at its tail with the right hint.
     function _buildBook(uint256 n) internal {
         if (w == 0) w = _open();
+        while (spare.length < SPARE) {
+            spare.push(_register());
+        }
         for (uint256 i = bids.length; i < n; ++i) {
-            address b = _newProsumer();
+            address b = _register();
             vm.prank(b);
             market.placeOrder(w, BUY, KWH, TOP - STEP * i, i == 0 ? address(0) : bids[i - 1]);
             bids.push(b);
-            address a = _newProsumer();
+            address a = _register();
             vm.prank(a);
             market.placeOrder(w, SELL, KWH, STEP * i + 1, i == 0 ? address(0) : asks[i - 1]);
             asks.push(a);
+        }
+        if (replacer == address(0)) {
+            replacer = _register();
+            vm.startPrank(replacer);
+            market.placeOrder(w, SELL, KWH, 10 * TOP, asks[asks.length - 1]);
+            market.cancelOrder(w);
+            vm.stopPrank();
         }
     }
 
@@ -57,7 +84,11 @@ abstract contract HintGasFixture is MarketFixture {
         internal
         returns (uint256)
     {
-        bytes memory data = abi.encodeCall(market.placeOrder, (w, side, KWH, price, hint));
+        return _txGas(who, abi.encodeCall(market.placeOrder, (w, side, KWH, price, hint)));
+    }
+
+    /// @dev Transaction gas of `who` sending `data` to the market (reverts if the call fails).
+    function _txGas(address who, bytes memory data) internal returns (uint256) {
         vm.cool(address(market));
         vm.cool(address(registry));
         vm.prank(who);
@@ -91,13 +122,42 @@ abstract contract HintGasFixture is MarketFixture {
     /// @dev Correct hint: a new bid just after bid `i` (i = type(uint256).max: at the head).
     function _correctHint(uint256 i) internal returns (uint256 gas) {
         address who = _newProsumer();
+        // The hint is the findHint answer (asked after the measurement: a view walking the book before it would
+        // warm the slots the placement reads).
         if (i == type(uint256).max) {
-            gas = _placeGas(who, BUY, TOP + registered, address(0));
+            gas = _placeGas(who, BUY, TOP + 1, address(0));
             _assertAfter(who, address(0));
+            vm.prank(who);
+            market.cancelOrder(w);
+            assertEq(market.findHint(w, BUY, TOP + 1), who, "findHint answer: the tombstone just left");
+            assertEq(market.findHint(w, BUY, TOP + 2), address(0), "the hint used was the findHint answer");
         } else {
             gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[i]);
             _assertAfter(who, bids[i]);
+            vm.prank(who);
+            market.cancelOrder(w);
+            assertEq(
+                market.findHint(w, BUY, _bidPrice(i) - 1), who, "findHint answer: the tombstone just left"
+            );
+            // Nothing else lies between bid i and the new order: bid i was the findHint answer.
+            assertEq(market.findHint(w, BUY, _bidPrice(i)), bids[i], "the hint used was the findHint answer");
         }
+    }
+
+    /// @dev A re-placement with the correct hint just after bid `i`: `replacer` placed an ask and cancelled it in
+    /// `setUp`, so the new order gets a node of its own and the placement count in its home is bumped.
+    function _replacement(uint256 i) internal returns (uint256 gas) {
+        address who = replacer;
+        gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[i]);
+        _assertAfter(who, bids[i]);
+        assertEq(market.orderNonce(w, who), 2, "second placement");
+    }
+
+    /// @dev `cancelOrder` of bid `i` (O(1): the node stays as a tombstone).
+    function _cancelGas(uint256 i) internal returns (uint256 gas) {
+        gas = _txGas(bids[i], abi.encodeCall(market.cancelOrder, (w)));
+        (,,,, bool live) = market.getOrder(w, bids[i]);
+        assertFalse(live, "cancelled");
     }
 
     /// @dev The hinted order (bid `i`) was cancelled before the victim's transaction.
