@@ -456,14 +456,20 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     ) private {
         (uint256 bidFilled, uint256 askFilled) =
             (uint32(bidWord >> FILLED_SHIFT), uint32(askWord >> FILLED_SHIFT));
-        (uint256 bidLeft, uint256 askLeft) =
+        uint256 bidLeft;
+        uint256 askLeft;
+        uint256 quantity;
+        unchecked {
+            // filled <= energy always; filled + quantity <= energy < 2^32 keeps the additions inside `filledWh`;
+            // at most 2^32 traders.
+            (bidLeft, askLeft) =
             (uint32(bidWord >> ENERGY_SHIFT) - bidFilled, uint32(askWord >> ENERGY_SHIFT) - askFilled);
-        uint256 quantity = UniformPriceClearing.matchQuantity(bidLeft, askLeft);
-        if (bidFilled == 0) ++walk.traderCount;
-        if (askFilled == 0) ++walk.traderCount;
-        // filled + quantity <= energy < 2^32: the additions stay inside the `filledWh` field.
-        _store(bid, bidWord + (quantity << FILLED_SHIFT));
-        _store(ask, askWord + (quantity << FILLED_SHIFT));
+            quantity = UniformPriceClearing.matchQuantity(bidLeft, askLeft);
+            if (bidFilled == 0) ++walk.traderCount;
+            if (askFilled == 0) ++walk.traderCount;
+            _store(bid, bidWord + (quantity << FILLED_SHIFT));
+            _store(ask, askWord + (quantity << FILLED_SHIFT));
+        }
         _recordTrade(windowId, walk, quantity);
         if (quantity == bidLeft) walk.bidId = uint40(bidWord);
         if (quantity == askLeft) walk.askId = uint40(askWord);
@@ -472,16 +478,51 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @dev Stores trade `walk.tradeCount` (the current bid and ask, `quantity`) and emits `TradeMatched`.
     function _recordTrade(uint256 windowId, Walk memory walk, uint256 quantity) private {
         uint256 index = walk.tradeCount;
+        uint256 record = TradeRecord.encode(uint32(walk.bidId), uint32(walk.askId), uint32(quantity));
         mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
-        tradeSlots[index >> 1] = TradeRecord.write(
-            tradeSlots[index >> 1],
-            index & 1,
-            TradeRecord.encode(uint32(walk.bidId), uint32(walk.askId), uint32(quantity))
-        );
-        (address buyer, address seller) = registry.accountsOf(uint32(walk.bidId), uint32(walk.askId));
-        emit TradeMatched(windowId, index, buyer, seller, quantity);
-        walk.tradeCount = index + 1;
-        walk.clearedWh += quantity;
+        if (index & 1 == 0) {
+            tradeSlots[index >> 1] = record; // the first half of a fresh slot
+        } else {
+            assembly ("memory-safe") {
+                mstore(0, shr(1, index))
+                mstore(32, tradeSlots.slot)
+                let slot := keccak256(0, 64)
+                sstore(slot, or(sload(slot), shl(128, record)))
+            }
+        }
+        _emitTradeMatched(windowId, index, uint32(walk.bidId), uint32(walk.askId), quantity);
+        unchecked {
+            // At most 2^32 trades of at most 2^32 Wh each.
+            walk.tradeCount = index + 1;
+            walk.clearedWh += quantity;
+        }
+    }
+
+    /// @dev `TradeMatched` with the accounts from `registry.accountsOf(buyerId, sellerId)`, as one plain static
+    /// call whose answer is the event's data in place (the clearing's hottest path).
+    function _emitTradeMatched(
+        uint256 windowId,
+        uint256 index,
+        uint256 buyerId,
+        uint256 sellerId,
+        uint256 quantity
+    ) private {
+        IProsumerRegistry target = registry;
+        bytes4 selector = IProsumerRegistry.accountsOf.selector;
+        bytes32 topic = TradeMatched.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 4), buyerId)
+            mstore(add(m, 36), sellerId)
+            if iszero(staticcall(gas(), target, m, 68, m, 64)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            if lt(returndatasize(), 64) { revert(0, 0) }
+            mstore(add(m, 64), quantity)
+            log3(m, 96, topic, windowId, index)
+        }
     }
 
     function _saveWalk(Window storage window, Walk memory walk) private {
