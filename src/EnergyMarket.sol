@@ -376,8 +376,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
 
     /// @dev Progress of the clearing walk, held in memory during a call.
     struct Walk {
-        uint40 bidId;
-        uint40 askId;
+        uint256 bidId; // node keys (40 bits), kept as full words: no masking in the hot loop
+        uint256 askId;
         uint256 tradeCount;
         uint256 traderCount;
         uint256 clearedWh;
@@ -428,7 +428,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
                 return false;
             }
             _match(windowId, walk, bid, ask, bidWord, askWord);
-            ++steps;
+            unchecked {
+                ++steps; // below maxSteps
+            }
             progressed = true;
         }
 
@@ -444,8 +446,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         return true;
     }
 
-    /// @dev One step of the walk: trades `min(remaining bid, remaining ask)` and moves past filled orders.
-    /// `bidWord`/`askWord`: the two orders' slots as read by `_clear`.
+    /// @dev One step of the walk: trades `min(remaining bid, remaining ask)`, stores and announces the trade, and
+    /// moves past filled orders. `bidWord`/`askWord`: the two orders' slots as read by `_clear`.
     function _match(
         uint256 windowId,
         Walk memory walk,
@@ -454,34 +456,37 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 bidWord,
         uint256 askWord
     ) private {
-        (uint256 bidFilled, uint256 askFilled) =
-            (uint32(bidWord >> FILLED_SHIFT), uint32(askWord >> FILLED_SHIFT));
-        uint256 bidLeft;
-        uint256 askLeft;
-        uint256 quantity;
         unchecked {
             // filled <= energy always; filled + quantity <= energy < 2^32 keeps the additions inside `filledWh`;
-            // at most 2^32 traders.
-            (bidLeft, askLeft) =
-            (uint32(bidWord >> ENERGY_SHIFT) - bidFilled, uint32(askWord >> ENERGY_SHIFT) - askFilled);
-            quantity = UniformPriceClearing.matchQuantity(bidLeft, askLeft);
-            if (bidFilled == 0) ++walk.traderCount;
-            if (askFilled == 0) ++walk.traderCount;
+            // at most 2^32 traders and trades of at most 2^32 Wh each.
+            uint256 bidFilled = uint32(bidWord >> FILLED_SHIFT);
+            uint256 askFilled = uint32(askWord >> FILLED_SHIFT);
+            uint256 bidLeft = uint32(bidWord >> ENERGY_SHIFT) - bidFilled;
+            uint256 askLeft = uint32(askWord >> ENERGY_SHIFT) - askFilled;
+            uint256 quantity = UniformPriceClearing.matchQuantity(bidLeft, askLeft);
+            uint256 firstFills; // orders filled for the first time: new traders
+            assembly ("memory-safe") {
+                firstFills := add(iszero(bidFilled), iszero(askFilled))
+            }
+            walk.traderCount += firstFills;
             _store(bid, bidWord + (quantity << FILLED_SHIFT));
             _store(ask, askWord + (quantity << FILLED_SHIFT));
+            uint256 index = walk.tradeCount;
+            (uint32 buyerId, uint32 sellerId) = (uint32(walk.bidId), uint32(walk.askId));
+            _writeTrade(windowId, index, TradeRecord.encode(buyerId, sellerId, uint32(quantity)));
+            _emitTradeMatched(windowId, index, buyerId, sellerId, quantity);
+            walk.tradeCount = index + 1;
+            walk.clearedWh += quantity;
+            if (quantity == bidLeft) walk.bidId = uint40(bidWord);
+            if (quantity == askLeft) walk.askId = uint40(askWord);
         }
-        _recordTrade(windowId, walk, quantity);
-        if (quantity == bidLeft) walk.bidId = uint40(bidWord);
-        if (quantity == askLeft) walk.askId = uint40(askWord);
     }
 
-    /// @dev Stores trade `walk.tradeCount` (the current bid and ask, `quantity`) and emits `TradeMatched`.
-    function _recordTrade(uint256 windowId, Walk memory walk, uint256 quantity) private {
-        uint256 index = walk.tradeCount;
-        uint256 record = TradeRecord.encode(uint32(walk.bidId), uint32(walk.askId), uint32(quantity));
+    /// @dev `_tradeSlots[windowId][index >> 1]`: the low half of a fresh slot, or the high half next to it.
+    function _writeTrade(uint256 windowId, uint256 index, uint256 record) private {
         mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
         if (index & 1 == 0) {
-            tradeSlots[index >> 1] = record; // the first half of a fresh slot
+            tradeSlots[index >> 1] = record;
         } else {
             assembly ("memory-safe") {
                 mstore(0, shr(1, index))
@@ -489,12 +494,6 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
                 let slot := keccak256(0, 64)
                 sstore(slot, or(sload(slot), shl(128, record)))
             }
-        }
-        _emitTradeMatched(windowId, index, uint32(walk.bidId), uint32(walk.askId), quantity);
-        unchecked {
-            // At most 2^32 trades of at most 2^32 Wh each.
-            walk.tradeCount = index + 1;
-            walk.clearedWh += quantity;
         }
     }
 
@@ -526,7 +525,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     function _saveWalk(Window storage window, Walk memory walk) private {
-        (window.bidCursor, window.askCursor) = (walk.bidId, walk.askId);
+        (window.bidCursor, window.askCursor) = (uint40(walk.bidId), uint40(walk.askId));
         (window.tradeCount, window.traderCount) = (uint32(walk.tradeCount), uint32(walk.traderCount));
         window.clearedEnergyWh = uint64(walk.clearedWh);
     }

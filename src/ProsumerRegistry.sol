@@ -150,7 +150,14 @@ contract ProsumerRegistry is IProsumerRegistry, AccessControl {
         view
         returns (address first, address second)
     {
-        return (_accounts[firstId], _accounts[secondId]);
+        // The market calls this once per trade when it clears and settles: two mapping reads, nothing else.
+        assembly ("memory-safe") {
+            mstore(0, firstId)
+            mstore(32, _accounts.slot)
+            first := sload(keccak256(0, 64))
+            mstore(0, secondId)
+            second := sload(keccak256(0, 64))
+        }
     }
 
     /// @inheritdoc IProsumerRegistry
