@@ -6,10 +6,13 @@ import {IProsumerRegistry} from "./interfaces/IProsumerRegistry.sol";
 import {TradeRecord} from "./libraries/TradeRecord.sol";
 import {UniformPriceClearing} from "./libraries/UniformPriceClearing.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title EnergyMarket
@@ -19,7 +22,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 /// so nodes never move and no neighbour is written on a cancel; a prosumer's k-th placement in a window gets its
 /// own node, keyed `prosumerId | k << 32` (40 bits; the first one is keyed by the bare ID, its "home", which also
 /// holds the placement count). Trades are packed two per slot and name prosumer IDs.
-contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuardTransient {
+contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Role allowed to submit meter readings.
@@ -56,6 +59,14 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     uint256 public constant UPKEEP_SETTLE_STEP_GAS = 220_000;
     /// @notice How many unsettled windows `checkUpkeep` looks at for a settlement, oldest first.
     uint256 public constant MAX_UPKEEP_SCAN = 64;
+
+    /// @dev EIP-712 type hash of a signed order (see docs/protocol.md, "Signed orders").
+    bytes32 private constant ORDER_TYPEHASH = keccak256(
+        "Order(address prosumer,uint256 windowId,uint8 side,uint256 energyWh,uint256 pricePerKWh,uint256 nonce)"
+    );
+    /// @dev EIP-712 type hash of a signed cancel.
+    bytes32 private constant CANCEL_TYPEHASH =
+        keccak256("Cancel(address prosumer,uint256 windowId,uint256 nonce)");
 
     /// @notice The payment token.
     IERC20 public immutable token;
@@ -139,7 +150,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 windowDuration_,
         uint256 settlementGrace_,
         address admin
-    ) {
+    ) EIP712("EnergyMarket", "1") {
         if (address(token_) == address(0) || address(registry_) == address(0) || admin == address(0)) {
             revert ZeroAddress();
         }
@@ -200,33 +211,226 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     function placeOrder(uint256 windowId, Side side, uint256 energyWh, uint256 pricePerKWh, address hintPrev)
         external
     {
-        if (energyWh == 0) revert ZeroEnergy();
-        if (energyWh > MAX_ENERGY_WH) revert EnergyOutOfRange(energyWh, MAX_ENERGY_WH);
-        if (pricePerKWh == 0) revert ZeroPrice();
-        if (pricePerKWh > MAX_PRICE_PER_KWH) revert PriceOutOfRange(pricePerKWh, MAX_PRICE_PER_KWH);
+        (bytes4 failure, Window storage window, uint256 id, uint256 hintId, uint256 placements) =
+            _checkPlace(windowId, msg.sender, energyWh, pricePerKWh, hintPrev);
+        if (failure != 0) _revertPlace(failure, windowId, msg.sender, energyWh, pricePerKWh);
+        _insert(windowId, window, id, side == Side.Buy, energyWh, pricePerKWh, hintId, placements);
+        emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    /// @dev Per order: the checks of `placeOrder` in its order (`_checkPlace`), then the nonce, then the signature
+    /// (the dearest check, and the only one whose cost a signer controls, ERC-1271: an order that fails anything
+    /// else never pays it). Memory is reset after each order, so a batch does not grow it.
+    function placeOrdersBySig(SignedOrder[] calldata orders) external returns (uint256 placed) {
+        for (uint256 i; i < orders.length; ++i) {
+            SignedOrder calldata order = orders[i];
+            uint256 freeMemory;
+            assembly ("memory-safe") {
+                freeMemory := mload(0x40)
+            }
+            OrderFields memory f = _orderFields(order);
+            bytes4 failure = _place(f, order.signature);
+            if (failure == 0) {
+                ++placed;
+            } else {
+                // 0xffffffff: a side that is neither Buy nor Sell, which fails ABI decoding in `placeOrder`
+                // (no named error): reported as 0x00000000.
+                emit SignedOrderRejected(
+                    f.windowId, f.prosumer, f.nonce, failure == 0xffffffff ? bytes4(0) : failure
+                );
+            }
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
+        }
+    }
+
+    /// @dev An order's fields; for a signed one preceded by the type hash, the memory `hashStruct` is taken over
+    /// (`typeHash` 0: a direct `placeOrder`, neither nonce nor signature checked).
+    struct OrderFields {
+        bytes32 typeHash;
+        address prosumer;
+        uint256 windowId;
+        uint256 side;
+        uint256 energyWh;
+        uint256 pricePerKWh;
+        uint256 nonce;
+        address hintPrev;
+    }
+
+    /// @dev The words of a signed order as they are: a dirty address word cannot carry a valid signature (EIP-712
+    /// encodes it clean) and is read masked until then.
+    function _orderFields(SignedOrder calldata order) private pure returns (OrderFields memory f) {
+        bytes32 typeHash = ORDER_TYPEHASH;
+        assembly ("memory-safe") {
+            mstore(f, typeHash)
+            calldatacopy(add(f, 0x20), order, 0xe0)
+        }
+    }
+
+    /// @dev Places the order `f` (returns 0) or returns the selector of the first check it fails: the checks of
+    /// `placeOrder` (`_checkPlace`), then, for a signed order, the nonce and the signature.
+    function _place(OrderFields memory f, bytes calldata signature) private returns (bytes4 failure) {
+        if (f.side > uint256(Side.Sell)) return 0xffffffff; // signed orders only: `placeOrder` decodes an enum
+        (bytes4 checked, Window storage window, uint256 id, uint256 hintId, uint256 placements) =
+            _checkPlace(f.windowId, f.prosumer, f.energyWh, f.pricePerKWh, f.hintPrev);
+        if (checked != 0) return checked;
+        if (f.typeHash != 0) {
+            if (placements != f.nonce) return InvalidNonce.selector;
+            bytes32 structHash;
+            assembly ("memory-safe") {
+                structHash := keccak256(f, 0xe0)
+            }
+            if (!_isValidSignature(f.prosumer, structHash, signature)) return InvalidSignature.selector;
+        }
+        _insert(f.windowId, window, id, f.side == 0, f.energyWh, f.pricePerKWh, hintId, placements);
+        emit OrderPlaced(f.windowId, f.prosumer, Side(f.side), f.energyWh, f.pricePerKWh);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    /// @dev Checks in this order: `WindowNotOpen`, `OrderingClosed`, `NoLiveOrder` (none placed), `InvalidNonce`
+    /// (not the nonce of the current order), `NoLiveOrder` (the current order was cancelled), `InvalidSignature`.
+    function cancelOrderBySig(address prosumer, uint256 windowId, uint256 nonce, bytes calldata signature)
+        external
+    {
+        Window storage window = _requireOrdering(windowId);
+        (uint256 id,,) = _registrationAndHintId(prosumer, address(0));
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        uint256 placements = book[id].placements; // 0 for ID 0 (no prosumer): its home is never written
+        if (placements == 0) revert NoLiveOrder(windowId, prosumer);
+        if (nonce != placements - 1) revert InvalidNonce(prosumer, placements - 1, nonce);
+        Order storage order = book[id | nonce << KEY_SHIFT];
+        uint8 flags = order.flags;
+        if (flags & LIVE_FLAG == 0) revert NoLiveOrder(windowId, prosumer);
+        bytes32 typeHash = CANCEL_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), prosumer)
+            mstore(add(m, 0x40), windowId)
+            mstore(add(m, 0x60), nonce)
+            structHash := keccak256(m, 0x80)
+        }
+        if (!_isValidSignature(prosumer, structHash, signature)) revert InvalidSignature(prosumer);
+        order.flags = flags & ~LIVE_FLAG;
+        --window.orderCount;
+        emit OrderCancelled(windowId, prosumer);
+    }
+
+    /// @dev Whether `signature` is `signer`'s for the typed data `structHash` in this market's domain, with the
+    /// semantics of OpenZeppelin's `SignatureChecker.isValidSignatureNow`: for an account without code ECDSA
+    /// (65 bytes, `ECDSA.tryRecover`, which refuses high s), else ERC-1271 (`isValidSignature` must return its
+    /// selector). Written out for calldata (no copy, smaller code). Never reverts on a malformed signature.
+    function _isValidSignature(address signer, bytes32 structHash, bytes calldata signature)
+        private
+        view
+        returns (bool valid)
+    {
+        bytes32 digest = _hashTypedDataV4(structHash);
+        if (signer.code.length == 0) {
+            if (signature.length != 65) return false;
+            bytes32 r;
+            bytes32 s;
+            uint8 v;
+            assembly ("memory-safe") {
+                r := calldataload(signature.offset)
+                s := calldataload(add(signature.offset, 0x20))
+                v := byte(0, calldataload(add(signature.offset, 0x40)))
+            }
+            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
+            return err == ECDSA.RecoverError.NoError && recovered == signer;
+        }
+        bytes4 selector = IERC1271.isValidSignature.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 0x04), digest)
+            mstore(add(m, 0x24), 0x40)
+            mstore(add(m, 0x44), signature.length)
+            calldatacopy(add(m, 0x64), signature.offset, signature.length)
+            let ok := staticcall(gas(), signer, m, add(0x64, signature.length), 0, 0x20)
+            valid := and(and(ok, gt(returndatasize(), 0x1f)), eq(mload(0), selector))
+        }
+    }
+
+    /// @dev The checks of `placeOrder` for an order of `prosumer`, in order; `failure` is the selector of the first
+    /// error (0: none), the other values are what `_insert` needs. Reverts only if the registry does.
+    function _checkPlace(
+        uint256 windowId,
+        address prosumer,
+        uint256 energyWh,
+        uint256 pricePerKWh,
+        address hintPrev
+    )
+        private
+        view
+        returns (bytes4 failure, Window storage window, uint256 id, uint256 hintId, uint256 placements)
+    {
+        window = _windows[windowId];
+        if (energyWh == 0) return (ZeroEnergy.selector, window, 0, 0, 0);
+        if (energyWh > MAX_ENERGY_WH) return (EnergyOutOfRange.selector, window, 0, 0, 0);
+        if (pricePerKWh == 0) return (ZeroPrice.selector, window, 0, 0, 0);
+        if (pricePerKWh > MAX_PRICE_PER_KWH) return (PriceOutOfRange.selector, window, 0, 0, 0);
         // The window's first slot as one word: status, pause flag and order count (see `Window`).
-        Window storage window = _windows[windowId];
         uint256 windowWord;
         assembly ("memory-safe") {
             windowWord := sload(window.slot)
         }
-        if (uint8(windowWord) != uint8(WindowStatus.Open)) revert WindowNotOpen(windowId);
-        uint256 closesAt = windowId + windowDuration;
-        if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
-        if (uint8(windowWord >> 8) != 0) revert EnforcedPause();
-        (uint256 id, bool registered, uint256 hintId) = _registrationAndHintId(hintPrev);
-        if (!registered) revert NotRegistered(msg.sender);
-
-        _insert(windowId, window, id, side == Side.Buy, energyWh, pricePerKWh, hintId);
-        // `orderCount` (bits 16-47) + 1: it counts live orders, at most one per 32-bit prosumer ID.
-        assembly ("memory-safe") {
-            sstore(window.slot, add(sload(window.slot), 0x10000))
+        if (uint8(windowWord) != uint8(WindowStatus.Open)) return (WindowNotOpen.selector, window, 0, 0, 0);
+        if (block.timestamp >= windowId + windowDuration) return (OrderingClosed.selector, window, 0, 0, 0);
+        if (uint8(windowWord >> 8) != 0) return (EnforcedPause.selector, window, 0, 0, 0);
+        bool registered;
+        (id, registered, hintId) = _registrationAndHintId(prosumer, hintPrev);
+        if (!registered) return (NotRegistered.selector, window, 0, 0, 0);
+        mapping(uint256 => Order) storage book = _orders[windowId];
+        placements = uint8(_load(book[id]) >> PLACEMENTS_SHIFT);
+        if (placements != 0) {
+            if (uint8(_load(book[id | (placements - 1) << KEY_SHIFT]) >> FLAGS_SHIFT) & LIVE_FLAG != 0) {
+                failure = AlreadyHasOrder.selector;
+            } else if (placements == MAX_PLACEMENTS_PER_WINDOW) {
+                failure = PlacementLimitReached.selector;
+            }
         }
-        emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
     }
 
-    /// @dev `registry.registrationAndIdOf(msg.sender, hint)`, as a plain static call.
-    function _registrationAndHintId(address hint)
+    /// @dev Reverts with the full error named by `failure` (a selector from `_checkPlace`), encoded by hand: every
+    /// argument is one word.
+    function _revertPlace(bytes4 failure, uint256 windowId, address prosumer, uint256 energyWh, uint256 price)
+        private
+        view
+    {
+        uint256[3] memory args;
+        uint256 count = 2;
+        if (failure == EnergyOutOfRange.selector) {
+            (args[0], args[1]) = (energyWh, MAX_ENERGY_WH);
+        } else if (failure == PriceOutOfRange.selector) {
+            (args[0], args[1]) = (price, MAX_PRICE_PER_KWH);
+        } else if (failure == OrderingClosed.selector) {
+            (args[0], args[1]) = (windowId, windowId + windowDuration);
+        } else if (failure == AlreadyHasOrder.selector) {
+            (args[0], args[1]) = (windowId, uint256(uint160(prosumer)));
+        } else if (failure == PlacementLimitReached.selector) {
+            (args[0], args[1], args[2], count) =
+            (windowId, uint256(uint160(prosumer)), MAX_PLACEMENTS_PER_WINDOW, 3);
+        } else if (failure == WindowNotOpen.selector) {
+            (args[0], count) = (windowId, 1);
+        } else if (failure == NotRegistered.selector) {
+            (args[0], count) = (uint256(uint160(prosumer)), 1);
+        } else {
+            count = 0; // ZeroEnergy, ZeroPrice, EnforcedPause
+        }
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, failure)
+            mcopy(add(m, 4), args, 0x60)
+            revert(m, add(4, mul(count, 0x20)))
+        }
+    }
+
+    /// @dev `registry.registrationAndIdOf(account, hint)`, as a plain static call.
+    function _registrationAndHintId(address account, address hint)
         private
         view
         returns (uint256 id, bool registered, uint256 hintId)
@@ -236,7 +440,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         assembly ("memory-safe") {
             let m := mload(0x40)
             mstore(m, selector)
-            mstore(add(m, 4), caller())
+            mstore(add(m, 4), account)
             mstore(add(m, 36), hint)
             if iszero(staticcall(gas(), target, m, 68, m, 96)) {
                 returndatacopy(m, 0, returndatasize())
@@ -249,9 +453,10 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         }
     }
 
-    /// @dev Writes the new order into its node and links it after its predecessor. The first placement is the
-    /// home node itself (its slot gets the placement count: one write); a later one gets a fresh node and bumps
-    /// the count in the home. Nodes are read and written as whole words (see `_load`/`_store`).
+    /// @dev Writes the new order into its node and links it after its predecessor, and counts it. The first
+    /// placement is the home node itself (its slot gets the placement count: one write); a later one gets a fresh
+    /// node and bumps the count in the home. Nodes are read and written as whole words (see `_load`/`_store`).
+    /// `placements` is the count before this order (checked by `_checkPlace`).
     function _insert(
         uint256 windowId,
         Window storage window,
@@ -259,20 +464,11 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         bool isBid,
         uint256 energyWh,
         uint256 price,
-        uint256 hintId
+        uint256 hintId,
+        uint256 placements
     ) private {
         mapping(uint256 => Order) storage book = _orders[windowId];
-        uint256 placements = uint8(_load(book[id]) >> PLACEMENTS_SHIFT);
-        uint256 key = id;
-        if (placements != 0) {
-            if (uint8(_load(book[id | (placements - 1) << KEY_SHIFT]) >> FLAGS_SHIFT) & LIVE_FLAG != 0) {
-                revert AlreadyHasOrder(windowId, msg.sender);
-            }
-            if (placements == MAX_PLACEMENTS_PER_WINDOW) {
-                revert PlacementLimitReached(windowId, msg.sender, MAX_PLACEMENTS_PER_WINDOW);
-            }
-            key = id | placements << KEY_SHIFT;
-        }
+        uint256 key = placements == 0 ? id : id | placements << KEY_SHIFT;
         (uint40 prev, uint40 next) = _position(book, window, isBid, price, hintId);
         _store(
             book[key],
@@ -291,6 +487,10 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             // Re-read: the home may have just been linked to the new node (re-placed right after it).
             Order storage homeNode = book[id];
             homeNode.placements = uint8(placements + 1);
+        }
+        // `orderCount` (bits 16-47) + 1: it counts live orders, at most one per 32-bit prosumer ID.
+        assembly ("memory-safe") {
+            sstore(window.slot, add(sload(window.slot), 0x10000))
         }
     }
 
@@ -817,6 +1017,25 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice EIP-5267: name "EnergyMarket", version "1", this chain and this market (no salt, no extensions).
+    /// @dev The same domain as OpenZeppelin's, answered from constants (smaller code than its string fallbacks).
+    function eip712Domain()
+        public
+        view
+        override
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", "EnergyMarket", "1", block.chainid, address(this), salt, extensions);
+    }
 
     /// @inheritdoc IEnergyMarket
     function getWindow(uint256 windowId)

@@ -47,11 +47,29 @@ interface IEnergyMarket is AutomationCompatibleInterface {
         Settle
     }
 
+    /// @notice An order signed off-chain (EIP-712 `Order`, see docs/protocol.md), submitted by anyone.
+    /// `hintPrev` is not signed: the submitter computes it.
+    struct SignedOrder {
+        address prosumer;
+        uint256 windowId;
+        Side side;
+        uint256 energyWh;
+        uint256 pricePerKWh;
+        uint256 nonce;
+        address hintPrev;
+        bytes signature;
+    }
+
     event WindowOpened(uint256 indexed windowId);
     event OrderPlaced(
         uint256 indexed windowId, address indexed prosumer, Side side, uint256 energyWh, uint256 pricePerKWh
     );
     event OrderCancelled(uint256 indexed windowId, address indexed prosumer);
+    /// @notice A signed order that was skipped; `reason` is the selector of the error `placeOrder` would have
+    /// raised, or `InvalidNonce` / `InvalidSignature` (0x00000000: a side that is neither Buy nor Sell).
+    event SignedOrderRejected(
+        uint256 indexed windowId, address indexed prosumer, uint256 nonce, bytes4 reason
+    );
     event TradeMatched(
         uint256 indexed windowId, uint256 indexed tradeIndex, address buyer, address seller, uint256 energyWh
     );
@@ -100,6 +118,10 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     error UpkeepNotNeeded(UpkeepAction action, uint256 windowId);
     /// @notice The prosumer placed the most orders allowed in one window (`MAX_PLACEMENTS_PER_WINDOW`).
     error PlacementLimitReached(uint256 windowId, address prosumer, uint256 maxPlacements);
+    /// @notice The signature is not the prosumer's (ECDSA or ERC-1271) for this typed data and domain.
+    error InvalidSignature(address prosumer);
+    /// @notice The signed nonce is not the one expected (`orderNonce`, or `orderNonce - 1` for a cancel).
+    error InvalidNonce(address prosumer, uint256 expected, uint256 given);
 
     /// @notice Length of a market window in seconds.
     function windowDuration() external view returns (uint256);
@@ -119,6 +141,17 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     /// @param hintPrev The prosumer whose order should come just before on that side, or address(0) for the
     /// head. A correct hint makes insertion O(1); a wrong one costs gas (a walk), never correctness.
     function placeOrder(uint256 windowId, Side side, uint256 energyWh, uint256 pricePerKWh, address hintPrev)
+        external;
+
+    /// @notice Places orders signed by their prosumers (EIP-712), in array order. Anyone may call. Each order is
+    /// checked like `placeOrder`, plus its nonce (`orderNonce`) and signature; one that fails is skipped with
+    /// `SignedOrderRejected`. Never reverts for one bad order.
+    /// @return placed How many orders were placed.
+    function placeOrdersBySig(SignedOrder[] calldata orders) external returns (uint256 placed);
+
+    /// @notice Cancels the live order of `prosumer` by its signed EIP-712 `Cancel` (`nonce`: that of the order,
+    /// `orderNonce - 1`). Anyone may call. Reverts with a named error when anything is wrong.
+    function cancelOrderBySig(address prosumer, uint256 windowId, uint256 nonce, bytes calldata signature)
         external;
 
     /// @notice Cancels the caller's live order while the window is open; a new order may then be placed.
