@@ -230,7 +230,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
                 freeMemory := mload(0x40)
             }
             OrderFields memory f = _orderFields(order);
-            bytes4 failure = _place(f, order.signature);
+            bytes4 failure = _placeSigned(f, order.signature);
             if (failure == 0) {
                 ++placed;
             } else {
@@ -246,8 +246,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         }
     }
 
-    /// @dev An order's fields; for a signed one preceded by the type hash, the memory `hashStruct` is taken over
-    /// (`typeHash` 0: a direct `placeOrder`, neither nonce nor signature checked).
+    /// @dev The signed fields of an order preceded by the type hash: the memory `hashStruct` is taken over.
     struct OrderFields {
         bytes32 typeHash;
         address prosumer;
@@ -269,21 +268,19 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         }
     }
 
-    /// @dev Places the order `f` (returns 0) or returns the selector of the first check it fails: the checks of
-    /// `placeOrder` (`_checkPlace`), then, for a signed order, the nonce and the signature.
-    function _place(OrderFields memory f, bytes calldata signature) private returns (bytes4 failure) {
-        if (f.side > uint256(Side.Sell)) return 0xffffffff; // signed orders only: `placeOrder` decodes an enum
+    /// @dev Places the signed order `f` (returns 0) or returns the selector of the first check it fails: the side
+    /// (0xffffffff), the checks of `placeOrder` (`_checkPlace`, in its order), the nonce, the signature.
+    function _placeSigned(OrderFields memory f, bytes calldata signature) private returns (bytes4 failure) {
+        if (f.side > uint256(Side.Sell)) return 0xffffffff;
         (bytes4 checked, Window storage window, uint256 id, uint256 hintId, uint256 placements) =
             _checkPlace(f.windowId, f.prosumer, f.energyWh, f.pricePerKWh, f.hintPrev);
         if (checked != 0) return checked;
-        if (f.typeHash != 0) {
-            if (placements != f.nonce) return InvalidNonce.selector;
-            bytes32 structHash;
-            assembly ("memory-safe") {
-                structHash := keccak256(f, 0xe0)
-            }
-            if (!_isValidSignature(f.prosumer, structHash, signature)) return InvalidSignature.selector;
+        if (placements != f.nonce) return InvalidNonce.selector;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            structHash := keccak256(f, 0xe0)
         }
+        if (!_isValidSignature(f.prosumer, structHash, signature)) return InvalidSignature.selector;
         _insert(f.windowId, window, id, f.side == 0, f.energyWh, f.pricePerKWh, hintId, placements);
         emit OrderPlaced(f.windowId, f.prosumer, Side(f.side), f.energyWh, f.pricePerKWh);
     }
