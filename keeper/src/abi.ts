@@ -229,6 +229,34 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
+    "name": "cancelOrderBySig",
+    "inputs": [
+      {
+        "name": "prosumer",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "windowId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "nonce",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "signature",
+        "type": "bytes",
+        "internalType": "bytes"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
     "name": "checkUpkeep",
     "inputs": [
       {
@@ -284,6 +312,49 @@ export const energyMarketAbi = [
         "name": "",
         "type": "uint256",
         "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "eip712Domain",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "fields",
+        "type": "bytes1",
+        "internalType": "bytes1"
+      },
+      {
+        "name": "name",
+        "type": "string",
+        "internalType": "string"
+      },
+      {
+        "name": "version",
+        "type": "string",
+        "internalType": "string"
+      },
+      {
+        "name": "chainId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "verifyingContract",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "salt",
+        "type": "bytes32",
+        "internalType": "bytes32"
+      },
+      {
+        "name": "extensions",
+        "type": "uint256[]",
+        "internalType": "uint256[]"
       }
     ],
     "stateMutability": "view"
@@ -683,6 +754,67 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
+    "name": "placeOrdersBySig",
+    "inputs": [
+      {
+        "name": "orders",
+        "type": "tuple[]",
+        "internalType": "struct IEnergyMarket.SignedOrder[]",
+        "components": [
+          {
+            "name": "prosumer",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "windowId",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "side",
+            "type": "uint8",
+            "internalType": "enum IEnergyMarket.Side"
+          },
+          {
+            "name": "energyWh",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "pricePerKWh",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "nonce",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "hintPrev",
+            "type": "address",
+            "internalType": "address"
+          },
+          {
+            "name": "signature",
+            "type": "bytes",
+            "internalType": "bytes"
+          }
+        ]
+      }
+    ],
+    "outputs": [
+      {
+        "name": "placed",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
     "name": "readingProgress",
     "inputs": [
       {
@@ -892,6 +1024,12 @@ export const energyMarketAbi = [
   },
   {
     "type": "event",
+    "name": "EIP712DomainChanged",
+    "inputs": [],
+    "anonymous": false
+  },
+  {
+    "type": "event",
     "name": "MeterReadingRejected",
     "inputs": [
       {
@@ -1086,6 +1224,37 @@ export const energyMarketAbi = [
         "type": "address",
         "indexed": true,
         "internalType": "address"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "SignedOrderRejected",
+    "inputs": [
+      {
+        "name": "windowId",
+        "type": "uint256",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "name": "prosumer",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "nonce",
+        "type": "uint256",
+        "indexed": false,
+        "internalType": "uint256"
+      },
+      {
+        "name": "reason",
+        "type": "bytes4",
+        "indexed": false,
+        "internalType": "bytes4"
       }
     ],
     "anonymous": false
@@ -1311,6 +1480,27 @@ export const energyMarketAbi = [
   },
   {
     "type": "error",
+    "name": "InvalidNonce",
+    "inputs": [
+      {
+        "name": "prosumer",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "expected",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "given",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "InvalidPerformData",
     "inputs": []
   },
@@ -1327,6 +1517,17 @@ export const energyMarketAbi = [
         "name": "maxSettlementGrace",
         "type": "uint256",
         "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "InvalidSignature",
+    "inputs": [
+      {
+        "name": "prosumer",
+        "type": "address",
+        "internalType": "address"
       }
     ]
   },
@@ -1476,6 +1677,17 @@ export const energyMarketAbi = [
         "name": "windowId",
         "type": "uint256",
         "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "StringTooLong",
+    "inputs": [
+      {
+        "name": "str",
+        "type": "string",
+        "internalType": "string"
       }
     ]
   },
