@@ -540,6 +540,23 @@ contract SignedOrdersTest is MarketFixture {
         assertFalse(_live(alice));
     }
 
+    function test_cancelOrderBySig_deregisteredProsumer_cancels() public {
+        _place(w, alice, BUY, KWH, TOKEN);
+        vm.prank(admin);
+        registry.deregister(alice);
+        market.cancelOrderBySig(alice, w, 0, _cancelSig(alice, aliceKey, 0));
+        assertFalse(_live(alice));
+    }
+
+    function test_cancelOrderBySig_thenSignedReplacement_placed() public {
+        _place(w, alice, BUY, KWH, TOKEN);
+        IEnergyMarket.SignedOrder memory o = _signed(alice, aliceKey, SELL, 2 * TOKEN, 1);
+        _assertRejected(o, IEnergyMarket.AlreadyHasOrder.selector);
+        market.cancelOrderBySig(alice, w, 0, _cancelSig(alice, aliceKey, 0));
+        assertEq(_submit(o), 1);
+        assertTrue(_live(alice));
+    }
+
     function test_cancelOrderBySig_otherSigner_InvalidSignature() public {
         _place(w, alice, BUY, KWH, TOKEN);
         bytes memory sig = _cancelSig(alice, bobKey, 0);
