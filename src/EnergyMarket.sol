@@ -297,7 +297,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 placements = book[id].placements; // 0 for ID 0 (no prosumer): its home is never written
         if (placements == 0) revert NoLiveOrder(windowId, prosumer);
         if (nonce != placements - 1) revert InvalidNonce(prosumer, placements - 1, nonce);
-        Order storage order = book[id | nonce << KEY_SHIFT];
+        Order storage order = book[_nodeKey(id, nonce)];
         uint8 flags = order.flags;
         if (flags & LIVE_FLAG == 0) revert NoLiveOrder(windowId, prosumer);
         bytes32 typeHash = CANCEL_TYPEHASH;
@@ -384,7 +384,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         mapping(uint256 => Order) storage book = _orders[windowId];
         placements = uint8(_load(book[id]) >> PLACEMENTS_SHIFT);
         if (placements != 0) {
-            if (uint8(_load(book[id | (placements - 1) << KEY_SHIFT]) >> FLAGS_SHIFT) & LIVE_FLAG != 0) {
+            if (uint8(_load(book[_nodeKey(id, placements - 1)]) >> FLAGS_SHIFT) & LIVE_FLAG != 0) {
                 failure = AlreadyHasOrder.selector;
             } else if (placements == MAX_PLACEMENTS_PER_WINDOW) {
                 failure = PlacementLimitReached.selector;
@@ -465,7 +465,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 placements
     ) private {
         mapping(uint256 => Order) storage book = _orders[windowId];
-        uint256 key = placements == 0 ? id : id | placements << KEY_SHIFT;
+        uint256 key = _nodeKey(id, placements);
         (uint40 prev, uint40 next) = _position(book, window, isBid, price, hintId);
         _store(
             book[key],
@@ -513,7 +513,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         mapping(uint256 => Order) storage book = _orders[windowId];
         uint256 placements = book[id].placements;
         if (id == 0 || placements == 0) revert NoLiveOrder(windowId, msg.sender);
-        Order storage order = book[id | (placements - 1) << KEY_SHIFT];
+        Order storage order = book[_nodeKey(id, placements - 1)];
         uint8 flags = order.flags;
         if (flags & LIVE_FLAG == 0) revert NoLiveOrder(windowId, msg.sender);
         order.flags = flags & ~LIVE_FLAG;
@@ -1170,14 +1170,19 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     {
         uint256 word = _load(book[id]);
         uint256 placements = uint8(word >> PLACEMENTS_SHIFT);
-        if (placements > 1) word = _load(book[id | (placements - 1) << KEY_SHIFT]);
+        if (placements > 1) word = _load(book[_nodeKey(id, placements - 1)]);
         return uint32(word >> FILLED_SHIFT) != 0;
     }
 
     /// @dev The key of the current node of prosumer `id` (its latest placement; `id` itself if none).
     function _currentKey(mapping(uint256 => Order) storage book, uint256 id) private view returns (uint256) {
         uint256 placements = book[id].placements;
-        return placements == 0 ? id : id | (placements - 1) << KEY_SHIFT;
+        return placements == 0 ? id : _nodeKey(id, placements - 1);
+    }
+
+    /// @dev The key of prosumer `id`'s node for its placement number `index` in a window (0: its home, `id`).
+    function _nodeKey(uint256 id, uint256 index) private pure returns (uint256) {
+        return id | index << KEY_SHIFT;
     }
 
     /// @dev Where a new order at `price` goes: after every node that precedes it (the clearing rule's order,
@@ -1205,7 +1210,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             uint256 placements = uint8(_load(book[hintId]) >> PLACEMENTS_SHIFT);
             uint256 end = placements > HINT_STARTS ? placements - HINT_STARTS : 0;
             while (placements > end) {
-                prev = uint40(hintId | --placements << KEY_SHIFT);
+                prev = uint40(_nodeKey(hintId, --placements));
                 uint256 word = _load(book[prev]);
                 uint256 prevPrice = (word >> PRICE_SHIFT) & PRICE_MASK;
                 if ((word >> FLAGS_SHIFT) & SELL_FLAG != (isBid ? 0 : SELL_FLAG)) continue;

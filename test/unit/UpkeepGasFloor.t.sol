@@ -72,6 +72,17 @@ contract UpkeepGasFloorTest is MarketFixture {
         m.submitMeterReadings(w, p, imp, exp);
     }
 
+    /// @dev The performData `checkUpkeep` proposes, asserted to be `action` on W0.
+    function _proposedForW0(IEnergyMarket.UpkeepAction action) internal view returns (bytes memory data) {
+        bool needed;
+        (needed, data) = m.checkUpkeep("");
+        assertTrue(needed, "upkeep due");
+        (IEnergyMarket.UpkeepAction proposed, uint256 w,) =
+            abi.decode(data, (IEnergyMarket.UpkeepAction, uint256, uint256));
+        assertEq(uint8(proposed), uint8(action), "action");
+        assertEq(w, START, "W0");
+    }
+
     /// @dev Sweeps the perform's gas; fails if a limit reverts after a smaller one succeeded.
     function _assertMonotone(bytes memory performData) internal {
         uint256 firstSuccess;
@@ -108,13 +119,7 @@ contract UpkeepGasFloorTest is MarketFixture {
         vm.warp(m.settleReadyAt(START));
         m.closeWindow(START + (LATER_WINDOWS + 2) * DURATION, 10); // the window open since the setup
         m.openWindow();
-        (bool needed, bytes memory data) = m.checkUpkeep("");
-        assertTrue(needed, "settle due");
-        (IEnergyMarket.UpkeepAction action, uint256 w,) =
-            abi.decode(data, (IEnergyMarket.UpkeepAction, uint256, uint256));
-        assertEq(uint8(action), uint8(IEnergyMarket.UpkeepAction.Settle), "settle");
-        assertEq(w, START, "W0");
-        _assertMonotone(data);
+        _assertMonotone(_proposedForW0(IEnergyMarket.UpkeepAction.Settle));
     }
 
     function test_performUpkeep_closeAfterLaterWindowsClosed_moreGasNeverFails() public {
@@ -122,13 +127,7 @@ contract UpkeepGasFloorTest is MarketFixture {
         for (uint256 h = 1; h <= LATER_WINDOWS; ++h) {
             m.closeWindow(START + h * DURATION, 10); // closed directly, before W0
         }
-        (bool needed, bytes memory data) = m.checkUpkeep("");
-        assertTrue(needed, "close due");
-        (IEnergyMarket.UpkeepAction action, uint256 w,) =
-            abi.decode(data, (IEnergyMarket.UpkeepAction, uint256, uint256));
-        assertEq(uint8(action), uint8(IEnergyMarket.UpkeepAction.Close), "close");
-        assertEq(w, START, "W0");
-        _assertMonotone(data);
+        _assertMonotone(_proposedForW0(IEnergyMarket.UpkeepAction.Close));
     }
 
     function test_settleReadyAt_notClearedYet_isNeverReady() public {
