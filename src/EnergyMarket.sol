@@ -6,13 +6,13 @@ import {IProsumerRegistry} from "./interfaces/IProsumerRegistry.sol";
 import {TradeRecord} from "./libraries/TradeRecord.sol";
 import {UniformPriceClearing} from "./libraries/UniformPriceClearing.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title EnergyMarket
@@ -34,21 +34,20 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @notice Largest price, in token base units per kWh (1.2 million tokens of 18 decimals).
     uint256 public constant MAX_PRICE_PER_KWH = type(uint80).max;
     /// @notice Largest number of orders one prosumer may place in one window (cancelled ones included); the
-    /// count is the signed-order nonce and lives in the order's own slot.
-    uint256 public constant MAX_PLACEMENTS_PER_WINDOW = type(uint8).max;
-    /// @notice How far `placeOrder` walks forward from one starting point (a node of the hinted prosumer)
-    /// before it tries the next one; see `_position`.
-    uint256 public constant HINT_WALK_STEPS = 8;
-    /// @notice How many starting points `placeOrder` tries: the hinted prosumer's current node and up to two of
-    /// its earlier nodes (tombstones, in place).
-    uint256 public constant HINT_STARTS = 3;
+    /// count is the signed-order nonce and lives in the order's own slot. Every node of a hinted prosumer is a
+    /// start of the hint walk, so this also bounds what reading them costs (see `_position`).
+    uint256 public constant MAX_PLACEMENTS_PER_WINDOW = 8;
+    /// @notice How many nodes `placeOrder` walks past from its start (the best node of the hinted prosumer that
+    /// precedes the new order, else the head) before it gives up with `HintTooFar`; bounds a placement's gas
+    /// whatever the hint (~150k at most, see docs/benchmarks.md).
+    uint256 public constant MAX_HINT_WALK = 20;
     /// @notice Longest window the market accepts.
     uint256 public constant MAX_WINDOW_DURATION = 1 days;
     /// @notice Longest settlement grace, in windows: bounds how many cleared windows can wait for readings.
     uint256 public constant MAX_GRACE_WINDOWS = 24;
     /// @notice How many finished windows one clearing or settlement moves the upkeep cursors past, so that
     /// finishing a window costs bounded gas however many later windows were finished before it.
-    uint256 public constant MAX_CURSOR_ADVANCE = 16;
+    uint256 internal constant MAX_CURSOR_ADVANCE = 16;
     /// @notice Gas `performUpkeep` keeps in hand before each close step: the worst step plus finishing the
     /// window (price, event, cursor advance), ~155k measured (test/unit/UpkeepGasFloor.t.sol), plus a margin.
     /// Batches are metered by `gasleft()`, so a perform fits whatever gas the caller gives it, and more gas never
@@ -56,9 +55,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     uint256 public constant UPKEEP_CLOSE_STEP_GAS = 200_000;
     /// @notice Gas `performUpkeep` keeps in hand before each settle step: the worst step (~60k) plus finishing
     /// the window (event, cursor advance), ~150k measured, plus a margin.
-    uint256 public constant UPKEEP_SETTLE_STEP_GAS = 220_000;
+    uint256 internal constant UPKEEP_SETTLE_STEP_GAS = 220_000;
     /// @notice How many unsettled windows `checkUpkeep` looks at for a settlement, oldest first.
-    uint256 public constant MAX_UPKEEP_SCAN = 64;
+    uint256 internal constant MAX_UPKEEP_SCAN = 64;
 
     /// @dev EIP-712 type hash of a signed order (see docs/protocol.md, "Signed orders").
     bytes32 private constant ORDER_TYPEHASH = keccak256(
@@ -214,7 +213,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         (bytes4 failure, Window storage window, uint256 id, uint256 hintId, uint256 placements) =
             _checkPlace(windowId, msg.sender, energyWh, pricePerKWh, hintPrev);
         if (failure != 0) _revertPlace(failure, windowId, msg.sender, energyWh, pricePerKWh);
-        _insert(windowId, window, id, side == Side.Buy, energyWh, pricePerKWh, hintId, placements);
+        if (!_insert(windowId, window, id, side == Side.Buy, energyWh, pricePerKWh, hintId, placements)) {
+            revert HintTooFar(windowId, hintPrev);
+        }
         emit OrderPlaced(windowId, msg.sender, side, energyWh, pricePerKWh);
     }
 
@@ -281,7 +282,9 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             structHash := keccak256(f, 0xe0)
         }
         if (!_isValidSignature(f.prosumer, structHash, signature)) return InvalidSignature.selector;
-        _insert(f.windowId, window, id, f.side == 0, f.energyWh, f.pricePerKWh, hintId, placements);
+        if (!_insert(f.windowId, window, id, f.side == 0, f.energyWh, f.pricePerKWh, hintId, placements)) {
+            return HintTooFar.selector;
+        }
         emit OrderPlaced(f.windowId, f.prosumer, Side(f.side), f.energyWh, f.pricePerKWh);
     }
 
@@ -317,39 +320,29 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @dev Whether `signature` is `signer`'s for the typed data `structHash` in this market's domain, with the
-    /// semantics of OpenZeppelin's `SignatureChecker.isValidSignatureNow`: for an account without code ECDSA
-    /// (65 bytes, `ECDSA.tryRecover`, which refuses high s), else ERC-1271 (`isValidSignature` must return its
-    /// selector). Written out for calldata (no copy, smaller code). Never reverts on a malformed signature.
+    /// semantics of OpenZeppelin's `SignatureChecker.isValidSignatureNow`, from its parts: for an account without
+    /// code `ECDSA.tryRecover` (65 bytes, read from calldata without a copy; refuses high s), else
+    /// `SignatureChecker.isValidERC1271SignatureNow`. Never reverts on a malformed signature.
     function _isValidSignature(address signer, bytes32 structHash, bytes calldata signature)
         private
         view
-        returns (bool valid)
+        returns (bool)
     {
         bytes32 digest = _hashTypedDataV4(structHash);
-        if (signer.code.length == 0) {
-            if (signature.length != 65) return false;
-            bytes32 r;
-            bytes32 s;
-            uint8 v;
-            assembly ("memory-safe") {
-                r := calldataload(signature.offset)
-                s := calldataload(add(signature.offset, 0x20))
-                v := byte(0, calldataload(add(signature.offset, 0x40)))
-            }
-            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
-            return err == ECDSA.RecoverError.NoError && recovered == signer;
+        if (signer.code.length != 0) {
+            return SignatureChecker.isValidERC1271SignatureNow(signer, digest, signature);
         }
-        bytes4 selector = IERC1271.isValidSignature.selector;
+        if (signature.length != 65) return false;
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
         assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, selector)
-            mstore(add(m, 0x04), digest)
-            mstore(add(m, 0x24), 0x40)
-            mstore(add(m, 0x44), signature.length)
-            calldatacopy(add(m, 0x64), signature.offset, signature.length)
-            let ok := staticcall(gas(), signer, m, add(0x64, signature.length), 0, 0x20)
-            valid := and(and(ok, gt(returndatasize(), 0x1f)), eq(mload(0), selector))
+            r := calldataload(signature.offset)
+            s := calldataload(add(signature.offset, 0x20))
+            v := byte(0, calldataload(add(signature.offset, 0x40)))
         }
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
+        return err == ECDSA.RecoverError.NoError && recovered == signer;
     }
 
     /// @dev The checks of `placeOrder` for an order of `prosumer`, in order; `failure` is the selector of the first
@@ -453,7 +446,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @dev Writes the new order into its node and links it after its predecessor, and counts it. The first
     /// placement is the home node itself (its slot gets the placement count: one write); a later one gets a fresh
     /// node and bumps the count in the home. Nodes are read and written as whole words (see `_load`/`_store`).
-    /// `placements` is the count before this order (checked by `_checkPlace`).
+    /// `placements` is the count before this order (checked by `_checkPlace`). False, with nothing written, when
+    /// the place is out of the hint's reach (`HintTooFar`).
     function _insert(
         uint256 windowId,
         Window storage window,
@@ -463,10 +457,13 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 price,
         uint256 hintId,
         uint256 placements
-    ) private {
+    ) private returns (bool placed) {
         mapping(uint256 => Order) storage book = _orders[windowId];
         uint256 key = _nodeKey(id, placements);
-        (uint40 prev, uint40 next) = _position(book, window, isBid, price, hintId);
+        uint40 prev;
+        uint40 next;
+        (placed, prev, next) = _position(book, window, isBid, price, hintId);
+        if (!placed) return false;
         _store(
             book[key],
             uint256(next) | energyWh << ENERGY_SHIFT | price << PRICE_SHIFT
@@ -522,10 +519,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     }
 
     /// @inheritdoc IEnergyMarket
-    /// @dev The owner of the last node that precedes the place and is its owner's current node: a live order, or
-    /// a cancelled one whose owner has not placed again since (a tombstone keeps its place, so it is as good a
-    /// start as a live order and spares the walk over it). `placeOrder` tries that node first. address(0) when
-    /// there is none (the walk then starts at the head).
+    /// @dev Any node is a start of `placeOrder`'s walk (a tombstone keeps its place), so the last one before the
+    /// place is exact, whoever owns it and whatever its owner did since.
     function findHint(uint256 windowId, Side side, uint256 pricePerKWh)
         external
         view
@@ -537,7 +532,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 hintKey;
         for (uint256 key = isBid ? window.bidHead : window.askHead; key != 0; key = book[key].next) {
             if (!UniformPriceClearing.precedes(isBid, book[key].price, pricePerKWh)) break;
-            if (_isCurrent(book, key)) hintKey = key;
+            hintKey = key;
         }
         return hintKey == 0 ? address(0) : registry.accountOf(uint32(hintKey));
     }
@@ -987,7 +982,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         // `_firstUnclosed` may lag behind windows closed directly (each clearing moves it a bounded distance).
         uint256 length = _openedWindows.length;
         uint256 first = _firstUnclosed;
-        uint256 end = length - first > MAX_UPKEEP_SCAN ? first + MAX_UPKEEP_SCAN : length;
+        uint256 end = Math.min(length, first + MAX_UPKEEP_SCAN);
         for (uint256 i = first; i < end; ++i) {
             uint256 windowId = _openedWindows[i];
             if (_windows[windowId].status >= WindowStatus.Cleared) continue;
@@ -996,7 +991,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         }
 
         first = _firstUnsettled;
-        end = length - first > MAX_UPKEEP_SCAN ? first + MAX_UPKEEP_SCAN : length;
+        end = Math.min(length, first + MAX_UPKEEP_SCAN);
         for (uint256 i = first; i < end; ++i) {
             uint256 windowId = _openedWindows[i];
             Window storage window = _windows[windowId];
@@ -1156,11 +1151,6 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         if (block.timestamp >= closesAt) revert OrderingClosed(windowId, closesAt);
     }
 
-    /// @dev Whether node `key` is its owner's current node (its latest placement in the window).
-    function _isCurrent(mapping(uint256 => Order) storage book, uint256 key) private view returns (bool) {
-        return book[uint32(key)].placements == (key >> KEY_SHIFT) + 1;
-    }
-
     /// @dev Whether the current order of prosumer `id` has a fill: its home node, read as one word, unless it
     /// placed again (then its latest node).
     function _tradedSomething(mapping(uint256 => Order) storage book, uint256 id)
@@ -1188,53 +1178,41 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
     /// @dev Where a new order at `price` goes: after every node that precedes it (the clearing rule's order,
     /// time priority on equal prices; tombstones keep their place, so they are valid neighbours too). Any node
     /// of the same side that precedes the new order, live or not, is a correct place to walk forward from; the
-    /// hint only decides where the walk starts, so a wrong hint costs gas, never correctness.
+    /// hint only decides where the walk starts, so a wrong hint costs bounded gas, never correctness.
     ///
-    /// Starting points, each walked at most `HINT_WALK_STEPS` steps forward: the hinted prosumer's current node,
-    /// then its earlier nodes in this window, newest first, `HINT_STARTS` in all. Nodes never move, so a hint
-    /// stays cheap when its order was cancelled, or cancelled and re-placed elsewhere (the griefing move of the
-    /// hinted owner), or when a few orders were placed next to it since. A start that does not precede the new
-    /// order is skipped (there is no backward walk). When no start is close enough, the walk goes on, without
-    /// a bound, forward from the furthest node found that precedes the new one (from the head if none): never
-    /// longer than the walk without a hint.
+    /// The start is the latest (in book order) of the hinted prosumer's nodes in this window that precede the new
+    /// order (at most `MAX_PLACEMENTS_PER_WINDOW` reads; nodes never move, so a hint stays exact when its owner
+    /// cancelled, or cancelled and re-placed elsewhere, the griefing move), else the head. From there at most
+    /// `MAX_HINT_WALK` preceding nodes are walked past; `placed` is false when the place is further than that.
     function _position(
         mapping(uint256 => Order) storage book,
         Window storage window,
         bool isBid,
         uint256 price,
         uint256 hintId
-    ) private view returns (uint40 prev, uint40 next) {
-        uint256 start; // furthest known node that precedes the new one (0: none, start at the head)
+    ) private view returns (bool placed, uint40 prev, uint40 next) {
         if (hintId != 0) {
+            uint256 homeWord = _load(book[hintId]);
             uint256 startPrice;
-            uint256 placements = uint8(_load(book[hintId]) >> PLACEMENTS_SHIFT);
-            uint256 end = placements > HINT_STARTS ? placements - HINT_STARTS : 0;
-            while (placements > end) {
-                prev = uint40(_nodeKey(hintId, --placements));
-                uint256 word = _load(book[prev]);
-                uint256 prevPrice = (word >> PRICE_SHIFT) & PRICE_MASK;
+            // Newest first: of two nodes at one price the newer one is later in the book, and wins the tie.
+            for (uint256 index = uint8(homeWord >> PLACEMENTS_SHIFT); index != 0;) {
+                uint256 key = _nodeKey(hintId, --index);
+                uint256 word = index == 0 ? homeWord : _load(book[key]);
                 if ((word >> FLAGS_SHIFT) & SELL_FLAG != (isBid ? 0 : SELL_FLAG)) continue;
-                if (!UniformPriceClearing.precedes(isBid, prevPrice, price)) continue;
-                // `prev` precedes the new order: at most `HINT_WALK_STEPS` steps forward from it.
-                next = uint40(word);
-                for (uint256 steps;; ++steps) {
-                    if (next == 0) return (prev, 0);
-                    word = _load(book[next]);
-                    uint256 nextPrice = (word >> PRICE_SHIFT) & PRICE_MASK;
-                    if (!UniformPriceClearing.precedes(isBid, nextPrice, price)) return (prev, next);
-                    (prev, prevPrice, next) = (next, nextPrice, uint40(word));
-                    if (steps == HINT_WALK_STEPS) break;
-                }
-                if (start == 0 || (isBid ? prevPrice < startPrice : prevPrice > startPrice)) {
-                    (start, startPrice) = (prev, prevPrice);
+                uint256 nodePrice = (word >> PRICE_SHIFT) & PRICE_MASK;
+                if (!UniformPriceClearing.precedes(isBid, nodePrice, price)) continue;
+                if (prev == 0 || (isBid ? nodePrice < startPrice : nodePrice > startPrice)) {
+                    (prev, next, startPrice) = (uint40(key), uint40(word), nodePrice);
                 }
             }
         }
-        prev = uint40(start);
-        next = start == 0 ? (isBid ? window.bidHead : window.askHead) : book[start].next;
-        while (next != 0 && UniformPriceClearing.precedes(isBid, book[next].price, price)) {
-            prev = next;
-            next = book[next].next;
+        if (prev == 0) next = isBid ? window.bidHead : window.askHead;
+        for (uint256 steps; next != 0; ++steps) {
+            uint256 word = _load(book[next]);
+            if (!UniformPriceClearing.precedes(isBid, (word >> PRICE_SHIFT) & PRICE_MASK, price)) break;
+            if (steps == MAX_HINT_WALK) return (false, 0, 0);
+            (prev, next) = (next, uint40(word));
         }
+        placed = true;
     }
 }

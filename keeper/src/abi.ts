@@ -47,45 +47,6 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
-    "name": "HINT_STARTS",
-    "inputs": [],
-    "outputs": [
-      {
-        "name": "",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
-    "name": "HINT_WALK_STEPS",
-    "inputs": [],
-    "outputs": [
-      {
-        "name": "",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
-    "name": "MAX_CURSOR_ADVANCE",
-    "inputs": [],
-    "outputs": [
-      {
-        "name": "",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
     "name": "MAX_ENERGY_WH",
     "inputs": [],
     "outputs": [
@@ -112,6 +73,19 @@ export const energyMarketAbi = [
   },
   {
     "type": "function",
+    "name": "MAX_HINT_WALK",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "MAX_PLACEMENTS_PER_WINDOW",
     "inputs": [],
     "outputs": [
@@ -126,19 +100,6 @@ export const energyMarketAbi = [
   {
     "type": "function",
     "name": "MAX_PRICE_PER_KWH",
-    "inputs": [],
-    "outputs": [
-      {
-        "name": "",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
-    "name": "MAX_UPKEEP_SCAN",
     "inputs": [],
     "outputs": [
       {
@@ -191,19 +152,6 @@ export const energyMarketAbi = [
   {
     "type": "function",
     "name": "UPKEEP_CLOSE_STEP_GAS",
-    "inputs": [],
-    "outputs": [
-      {
-        "name": "",
-        "type": "uint256",
-        "internalType": "uint256"
-      }
-    ],
-    "stateMutability": "view"
-  },
-  {
-    "type": "function",
-    "name": "UPKEEP_SETTLE_STEP_GAS",
     "inputs": [],
     "outputs": [
       {
@@ -1477,6 +1425,22 @@ export const energyMarketAbi = [
     "type": "error",
     "name": "ExpectedPause",
     "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "HintTooFar",
+    "inputs": [
+      {
+        "name": "windowId",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "hintPrev",
+        "type": "address",
+        "internalType": "address"
+      }
+    ]
   },
   {
     "type": "error",

@@ -118,6 +118,10 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     error UpkeepNotNeeded(UpkeepAction action, uint256 windowId);
     /// @notice The prosumer placed the most orders allowed in one window (`MAX_PLACEMENTS_PER_WINDOW`).
     error PlacementLimitReached(uint256 windowId, address prosumer, uint256 maxPlacements);
+    /// @notice The place of the new order is more than `MAX_HINT_WALK` nodes past every start the hint gives (the
+    /// hinted prosumer's nodes that precede it on that side, else the head); nothing was placed. `findHint`
+    /// answers a hint that needs no walk.
+    error HintTooFar(uint256 windowId, address hintPrev);
     /// @notice The signature is not the prosumer's (ECDSA or ERC-1271) for this typed data and domain.
     error InvalidSignature(address prosumer);
     /// @notice The signed nonce is not the one expected (`orderNonce`, or `orderNonce - 1` for a cancel).
@@ -139,7 +143,8 @@ interface IEnergyMarket is AutomationCompatibleInterface {
 
     /// @notice Places the caller's order in an open window.
     /// @param hintPrev The prosumer whose order should come just before on that side, or address(0) for the
-    /// head. A correct hint makes insertion O(1); a wrong one costs gas (a walk), never correctness.
+    /// head. A correct hint makes insertion O(1); from the hint (or the head) the order's place is looked for at
+    /// most `MAX_HINT_WALK` nodes further, else `HintTooFar` (bounded gas, never a wrong place).
     function placeOrder(uint256 windowId, Side side, uint256 energyWh, uint256 pricePerKWh, address hintPrev)
         external;
 
@@ -157,7 +162,8 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     /// @notice Cancels the caller's live order while the window is open; a new order may then be placed.
     function cancelOrder(uint256 windowId) external;
 
-    /// @notice The `hintPrev` for an order at `pricePerKWh` on `side` placed now (address(0): the head).
+    /// @notice The `hintPrev` for an order at `pricePerKWh` on `side` placed now (address(0): the head): the owner
+    /// of the last node (live or cancelled) before its place, so `placeOrder` needs no walk.
     /// @dev O(book size); meant for off-chain callers.
     function findHint(uint256 windowId, Side side, uint256 pricePerKWh)
         external

@@ -72,31 +72,56 @@ contract HintGasBench10000 is HintGasBenchBase {
         _row("hinted owner cancels and re-places at the tail", _movedHint(M, false));
     }
 
-    function test_bench_hintDrifted8() public {
-        _row("8 orders placed after the hinted one since", _driftedHint(M, 8));
+    function test_bench_hintMovedAsOftenAsAllowed() public {
+        _moveToTail(M, market.MAX_PLACEMENTS_PER_WINDOW() - 1);
+        address who = _newProsumer();
+        _row(
+            "hinted owner re-placed 7 times at the tail (its first node is the start)",
+            _placeGas(who, BUY, _bidPrice(M) - 1, bids[M])
+        );
     }
 
-    function test_bench_hintDrifted50() public {
-        _row("50 orders placed after the hinted one since", _driftedHint(M, 50));
+    function test_bench_hintDriftedMaxWalk() public {
+        _row(
+            "20 (MAX_HINT_WALK) orders placed after the hinted one since",
+            _driftedHint(M, market.MAX_HINT_WALK())
+        );
+    }
+
+    function test_bench_hintDriftedPastMaxWalk() public {
+        _drift(M, market.MAX_HINT_WALK() + 1);
+        _row(
+            "21 orders placed after the hinted one since: HintTooFar",
+            _hintTooFarGas(_newProsumer(), _bidPrice(M), bids[M])
+        );
+    }
+
+    function test_bench_worstPlaced() public {
+        _drift(M, market.MAX_HINT_WALK());
+        _moveToTail(M, market.MAX_PLACEMENTS_PER_WINDOW() - 1);
+        _row(
+            "worst placed: re-placement, hinted owner with 8 nodes, 20 orders walked",
+            _placeGas(replacer, BUY, _bidPrice(M), bids[M])
+        );
     }
 
     function test_bench_hintWrongSide() public {
-        _row("hint names an order on the other side", _wrongSideHint(M));
+        _row("hint names an order on the other side: HintTooFar", _wrongSideHint(M));
     }
 
     function test_bench_hintOutsider() public {
-        _row("hint names an outsider", _outsiderHint(M));
+        _row("hint names an outsider: HintTooFar", _outsiderHint(M));
     }
 
     function test_bench_hintFarBefore() public {
-        _row("hint 2,500 orders before the place", _farHint(M, M - 2500));
+        _row("hint 2,500 orders before the place: HintTooFar", _farHint(M, M - 2500));
     }
 
     function test_bench_hintFarAfter() public {
-        _row("hint 4,990 orders after the place", _farHint(M, 9990));
+        _row("hint 4,990 orders after the place: HintTooFar", _farHint(M, 9990));
     }
 
     function test_bench_noHintMiddle() public {
-        _row("no hint, middle", _noHint(M));
+        _row("no hint, middle: HintTooFar", _noHint(M));
     }
 }

@@ -43,20 +43,15 @@ contract HintGasTest is HintGasFixture {
         assertLe(_cancelGas(N / 2), CANCEL_BOUND);
     }
 
-    /// @dev The hinted owner cancelled and re-placed three times elsewhere: its oldest node is out of reach of
-    /// `HINT_STARTS`, so the walk starts from the head (still correct).
-    function test_placeOrder_hintOwnerMovedThreeTimes_walksFromHeadButCorrect() public {
+    /// @dev Every node of the hinted owner is a start (at most `MAX_PLACEMENTS_PER_WINDOW` of them): the owner
+    /// cancelling and re-placing as often as it may cannot push the victim's hint out of reach.
+    function test_placeOrder_hintOwnerMovedAsOftenAsAllowed_under150kAndExact() public {
         uint256 i = N / 2;
-        address owner = bids[i];
-        vm.startPrank(owner);
-        for (uint256 k; k < 3; ++k) {
-            market.cancelOrder(w);
-            market.placeOrder(w, BUY, KWH, 1 + k, bids[N - 1]);
-        }
-        vm.stopPrank();
+        _moveToTail(i, market.MAX_PLACEMENTS_PER_WINDOW() - 1);
         address who = _newProsumer();
-        _placeGas(who, BUY, _bidPrice(i) - 1, owner);
+        uint256 gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[i]);
         _assertAfter(who, bids[i - 1]);
+        assertLe(gas, HOSTILE_HINT_GOAL);
     }
 
     function test_placeOrder_hintOfCancelledOrder_under150k() public {
@@ -72,7 +67,7 @@ contract HintGasTest is HintGasFixture {
     }
 
     /// @dev The hinted owner and the order before it both moved away: the owner's first node (a tombstone in
-    /// place) is used after its current node (at the head) was walked in vain.
+    /// place) is the start.
     function test_placeOrder_hintOwnerAndPredecessorBothMove_under150k() public {
         uint256 i = N / 2;
         address owner = bids[i];
@@ -81,7 +76,7 @@ contract HintGasTest is HintGasFixture {
         market.cancelOrder(w);
         vm.startPrank(before);
         market.cancelOrder(w);
-        market.placeOrder(w, BUY, KWH, 1, address(0));
+        market.placeOrder(w, BUY, KWH, 1, market.findHint(w, BUY, 1));
         vm.stopPrank();
         vm.prank(owner);
         market.placeOrder(w, BUY, KWH, TOP + 2, address(0));
@@ -91,42 +86,76 @@ contract HintGasTest is HintGasFixture {
         assertLe(gas, HOSTILE_HINT_GOAL);
     }
 
-    /// @dev Orders placed at the hinted price since the hint was read: cheap up to `HINT_WALK_STEPS` of them.
-    function test_placeOrder_hintDriftedByWalkSteps_under150k() public {
-        assertLe(_driftedHint(N / 2, market.HINT_WALK_STEPS()), HOSTILE_HINT_GOAL);
+    /// @dev Orders placed at the hinted price since the hint was read: placed up to `MAX_HINT_WALK` of them.
+    function test_placeOrder_hintDriftedByMaxWalk_under150k() public {
+        assertLe(_driftedHint(N / 2, market.MAX_HINT_WALK()), HOSTILE_HINT_GOAL);
     }
 
-    /// @dev Beyond the bound each order placed since costs one step (~2,500 gas), paid by whoever placed it
-    /// with ~25 times that: a drift the size of the book is not in reach of one prosumer.
-    function test_placeOrder_hintDriftedBy30_costsAboutOneStepPerOrder() public {
-        uint256 gas = _driftedHint(N / 2, 30);
-        assertLe(gas, CORRECT_HINT_GOAL + 31 * 2600);
+    /// @dev One more: `HintTooFar`, bounded, and nothing placed.
+    function test_placeOrder_hintDriftedPastMaxWalk_revertsHintTooFarUnder150k() public {
+        uint256 i = N / 2;
+        address last = _drift(i, market.MAX_HINT_WALK() + 1);
+        address who = _newProsumer();
+        assertLe(_hintTooFarGas(who, _bidPrice(i), bids[i]), HOSTILE_HINT_GOAL);
+        _assertAfter(who, last);
     }
 
-    /// @dev Hints that name no usable order (other side, outsider, an order far away) cost a walk from the
-    /// furthest order known to precede (the head for these): never more than no hint at all.
-    function test_placeOrder_wrongSideHint_costsNoMoreThanNoHint() public {
-        uint256 hostile = _wrongSideHint(N / 2);
-        uint256 none = _noHint(N / 2 + 2);
-        assertLe(hostile, none + 3000, "wrong side");
+    /// @dev The worst placement that succeeds: a re-placing prosumer, a hinted owner with the most nodes (the first
+    /// is the start), `MAX_HINT_WALK` orders between it and the place.
+    function test_placeOrder_worstPlacedHint_under150k() public {
+        uint256 i = N / 2;
+        address last = _drift(i, market.MAX_HINT_WALK());
+        _moveToTail(i, market.MAX_PLACEMENTS_PER_WINDOW() - 1);
+        uint256 gas = _placeGas(replacer, BUY, _bidPrice(i), bids[i]);
+        _assertAfter(replacer, last);
+        assertLe(gas, HOSTILE_HINT_GOAL);
     }
 
-    function test_placeOrder_outsiderHint_costsNoMoreThanNoHint() public {
-        uint256 hostile = _outsiderHint(N / 2);
-        uint256 none = _noHint(N / 2 + 2);
-        assertLe(hostile, none + 3000, "outsider");
+    /// @dev Without a hint, a place within `MAX_HINT_WALK` bids of the head is found by the walk from the head.
+    function test_placeOrder_noHintNearHead_placed() public {
+        uint256 i = market.MAX_HINT_WALK() - 1;
+        address who = _newProsumer();
+        uint256 gas = _placeGas(who, BUY, _bidPrice(i) - 1, address(0));
+        _assertAfter(who, bids[i]);
+        assertLe(gas, HOSTILE_HINT_GOAL);
     }
 
-    function test_placeOrder_farHintBefore_costsLessThanNoHint() public {
-        uint256 hostile = _farHint(N / 2, N / 4);
-        uint256 none = _noHint(N / 2 + 2);
-        assertLt(hostile, none, "far hint before the place walks from the hint");
+    /// @dev Hints that name no usable order (other side, outsider, none, an order far away) are refused with
+    /// `HintTooFar` at a bounded cost, and the `findHint` answer then places the order.
+    function test_placeOrder_wrongSideHint_revertsHintTooFarUnder150k() public {
+        assertLe(_wrongSideHint(N / 2), HOSTILE_HINT_GOAL);
     }
 
-    function test_placeOrder_farHintAfter_costsNoMoreThanNoHint() public {
-        uint256 hostile = _farHint(N / 2, N - 1);
-        uint256 none = _noHint(N / 2 + 2);
-        assertLe(hostile, none + 3000, "far hint after the place: no backward walk, from the head");
+    function test_placeOrder_outsiderHint_revertsHintTooFarUnder150k() public {
+        assertLe(_outsiderHint(N / 2), HOSTILE_HINT_GOAL);
+    }
+
+    function test_placeOrder_noHintMidBook_revertsHintTooFarUnder150k() public {
+        assertLe(_noHint(N / 2), HOSTILE_HINT_GOAL);
+    }
+
+    function test_placeOrder_farHintBefore_revertsHintTooFarUnder150k() public {
+        assertLe(_farHint(N / 2, N / 4), HOSTILE_HINT_GOAL);
+    }
+
+    function test_placeOrder_farHintAfter_revertsHintTooFarUnder150k() public {
+        assertLe(_farHint(N / 2, N - 1), HOSTILE_HINT_GOAL);
+    }
+
+    /// @dev Many owners just before the place moved away (tombstones): `findHint` names the owner of the last node
+    /// before the place, so its answer never needs a walk over them.
+    function test_findHint_pastManyTombstonesOfMovedOwners_placesExactly() public {
+        uint256 i = N / 2;
+        uint256 moved = 2 * market.MAX_HINT_WALK();
+        for (uint256 k = 1; k <= moved; ++k) {
+            _moveToTail(i - k, 1);
+        }
+        address who = _newProsumer();
+        address hint = market.findHint(w, BUY, _bidPrice(i - 1) - 1);
+        assertEq(hint, bids[i - 1], "the tombstone owner just before the place");
+        uint256 gas = _placeGas(who, BUY, _bidPrice(i - 1) - 1, hint);
+        _assertAfter(who, bids[i - moved - 1]);
+        assertLe(gas, CORRECT_HINT_GOAL + 3000, "one extra node of the hinted owner read");
     }
 }
 

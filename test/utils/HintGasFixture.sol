@@ -88,19 +88,45 @@ abstract contract HintGasFixture is MarketFixture {
     }
 
     /// @dev Transaction gas of `who` sending `data` to the market (reverts if the call fails).
-    function _txGas(address who, bytes memory data) internal returns (uint256) {
-        vm.cool(address(market));
-        vm.cool(address(registry));
-        vm.prank(who);
-        uint256 before = gasleft();
-        (bool ok, bytes memory ret) = address(market).call(data);
-        uint256 used = before - gasleft();
+    function _txGas(address who, bytes memory data) internal returns (uint256 gas) {
+        (bool ok, uint256 used, bytes memory ret) = _txGasTry(who, data);
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(ret, 32), mload(ret))
             }
         }
-        return TX_BASE + _calldataGas(data) + used - COLD_CALL;
+        return used;
+    }
+
+    /// @dev Transaction gas of `who` sending `data` to the market, and whether the call succeeded.
+    function _txGasTry(address who, bytes memory data)
+        internal
+        returns (bool ok, uint256 gas, bytes memory ret)
+    {
+        vm.cool(address(market));
+        vm.cool(address(registry));
+        vm.prank(who);
+        uint256 before = gasleft();
+        (ok, ret) = address(market).call(data);
+        uint256 used = before - gasleft();
+        gas = TX_BASE + _calldataGas(data) + used - COLD_CALL;
+    }
+
+    /// @dev Transaction gas of a `placeOrder` that must revert with `HintTooFar(w, hint)`; the book is unchanged.
+    function _hintTooFarGas(address who, uint256 price, address hint) internal returns (uint256 gas) {
+        uint256 before = _book(w, BUY).length;
+        bool ok;
+        bytes memory ret;
+        (ok, gas, ret) = _txGasTry(who, abi.encodeCall(market.placeOrder, (w, BUY, KWH, price, hint)));
+        assertFalse(ok, "placeOrder must revert");
+        assertEq(
+            ret, abi.encodeWithSelector(IEnergyMarket.HintTooFar.selector, w, hint), "HintTooFar(w, hint)"
+        );
+        assertEq(_book(w, BUY).length, before, "nothing placed");
+        // The findHint answer places the same order.
+        address found = market.findHint(w, BUY, price);
+        vm.prank(who);
+        market.placeOrder(w, BUY, KWH, price, found);
     }
 
     /// @dev Asserts that `who`'s bid sits right after `expectedPrev` (address(0): at the head).
@@ -184,43 +210,61 @@ abstract contract HintGasFixture is MarketFixture {
 
     /// @dev `extra` orders were placed right after the hinted bid `i` (at its price) since the hint was read.
     function _driftedHint(uint256 i, uint256 extra) internal returns (uint256 gas) {
-        address last = bids[i];
-        for (uint256 k; k < extra; ++k) {
-            address p = _newProsumer();
-            vm.prank(p);
-            market.placeOrder(w, BUY, KWH, _bidPrice(i), last);
-            last = p;
-        }
+        address last = _drift(i, extra);
         address who = _newProsumer();
         gas = _placeGas(who, BUY, _bidPrice(i), bids[i]);
         _assertAfter(who, last);
     }
 
-    /// @dev The hint names a live order of the other side.
+    /// @dev Places `extra` bids at bid `i`'s price right after it (registered now: their slots are not measured);
+    /// returns the last.
+    function _drift(uint256 i, uint256 extra) internal returns (address last) {
+        last = bids[i];
+        for (uint256 k; k < extra; ++k) {
+            address p = _register();
+            vm.prank(p);
+            market.placeOrder(w, BUY, KWH, _bidPrice(i), last);
+            last = p;
+        }
+    }
+
+    /// @dev Bid `i`'s owner cancels and re-places at the tail `times` times (its first node stays in place).
+    function _moveToTail(uint256 i, uint256 times) internal {
+        address owner = bids[i];
+        vm.startPrank(owner);
+        for (uint256 k; k < times; ++k) {
+            market.cancelOrder(w);
+            market.placeOrder(w, BUY, KWH, 1 + k, market.findHint(w, BUY, 1 + k));
+        }
+        vm.stopPrank();
+    }
+
+    /// @dev The hint names a live order of the other side (more than `MAX_HINT_WALK` bids before the place):
+    /// `HintTooFar`.
     function _wrongSideHint(uint256 i) internal returns (uint256 gas) {
         address who = _newProsumer();
-        gas = _placeGas(who, BUY, _bidPrice(i) - 1, asks[i]);
+        gas = _hintTooFarGas(who, _bidPrice(i) - 1, asks[i]);
         _assertAfter(who, bids[i]);
     }
 
-    /// @dev The hint names an unregistered account.
+    /// @dev The hint names an unregistered account (the walk starts at the head): `HintTooFar`.
     function _outsiderHint(uint256 i) internal returns (uint256 gas) {
         address who = _newProsumer();
-        gas = _placeGas(who, BUY, _bidPrice(i) - 1, makeAddr("outsider"));
+        gas = _hintTooFarGas(who, _bidPrice(i) - 1, makeAddr("outsider"));
         _assertAfter(who, bids[i]);
     }
 
-    /// @dev The hint names a live bid far from the place (`from`).
+    /// @dev The hint names a live bid far from the place (`from`): `HintTooFar`.
     function _farHint(uint256 i, uint256 from) internal returns (uint256 gas) {
         address who = _newProsumer();
-        gas = _placeGas(who, BUY, _bidPrice(i) - 1, bids[from]);
+        gas = _hintTooFarGas(who, _bidPrice(i) - 1, bids[from]);
         _assertAfter(who, bids[i]);
     }
 
-    /// @dev No hint for a place in the middle.
+    /// @dev No hint for a place in the middle: `HintTooFar`.
     function _noHint(uint256 i) internal returns (uint256 gas) {
         address who = _newProsumer();
-        gas = _placeGas(who, BUY, _bidPrice(i) - 1, address(0));
+        gas = _hintTooFarGas(who, _bidPrice(i) - 1, address(0));
         _assertAfter(who, bids[i]);
     }
 }
