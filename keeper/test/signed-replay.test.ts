@@ -1,7 +1,7 @@
 // Signed orders through the export and the forge replay: orders placed by signature (some rejected: another
 // key's signature, a wrong nonce, a second order while one is live, a window not opened yet, a window already
 // closed), a cancel by signature and a signed re-placement; the keeper clears and settles; the export replays,
-// and tampered copies (a rejected order turned into a placed one and back, a changed reason) fail.
+// and tampered copies (a rejected order turned into a placed one and back, a changed reason, ...) fail.
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -311,5 +311,12 @@ describe('signed orders: export and forge replay', () => {
       events.splice(late + 1, 0, { ...placed, args: { ...placed.args, prosumer: k } });
     });
     expect(lateOut).toContain('after a rejection for WindowNotOpen/OrderingClosed');
+    // A bad signature reported for an account that was never registered (registration is checked first).
+    const outsiderOut = await tamper('outsider-bad-signature', (events) => {
+      const i = find(events, 'SignedOrderRejected', 'InvalidSignature');
+      const e = events[i] as ExportedEvent;
+      events.splice(i + 1, 0, { ...e, args: { ...e.args, prosumer: '0x00000000000000000000000000000000DeaDBeef' } });
+    });
+    expect(outsiderOut).toContain('the prosumer has no prosumer ID');
   }, 240_000);
 });

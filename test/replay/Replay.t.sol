@@ -191,6 +191,7 @@ contract ReplayTest is Test {
     /// - PlacementLimitReached: it has none and has used every placement;
     /// - InvalidNonce: it has none, and the signed nonce is not `orderNonce`;
     /// - InvalidSignature: it has none, and the signed nonce is `orderNonce` (the nonce is checked first);
+    /// - all four: the prosumer has a prosumer ID (registration is checked before them);
     /// - WindowNotOpen (after the opening) and OrderingClosed: ordering was over (returns true: no order may be
     ///   placed or cancelled after it).
     /// The signed fields, the signature, pauses and registrations are not in the export: the field errors,
@@ -225,6 +226,15 @@ contract ReplayTest is Test {
         if (r == IEnergyMarket.WindowNotOpen.selector || r == IEnergyMarket.OrderingClosed.selector) {
             return true;
         }
+        bool pastRegistration = r == IEnergyMarket.AlreadyHasOrder.selector
+            || r == IEnergyMarket.PlacementLimitReached.selector || r == IEnergyMarket.InvalidNonce.selector
+            || r == IEnergyMarket.InvalidSignature.selector;
+        // These come after the registration check: the prosumer had an ID (the replay registers every such one).
+        if (pastRegistration) {
+            assertTrue(
+                registry.isRegistered(a.prosumer), string.concat(what, "the prosumer has no prosumer ID")
+            );
+        }
         (,,,, bool live) = market.getOrder(windowId, a.prosumer);
         uint256 placements = market.orderNonce(windowId, a.prosumer);
         if (r == IEnergyMarket.AlreadyHasOrder.selector) {
@@ -244,6 +254,7 @@ contract ReplayTest is Test {
             );
         } else if (r == IEnergyMarket.InvalidSignature.selector) {
             assertFalse(live, string.concat(what, "the prosumer has a live order in the replayed book"));
+            assertLt(placements, market.MAX_PLACEMENTS_PER_WINDOW(), string.concat(what, "no placement left"));
             assertEq(
                 a.nonce, placements, string.concat(what, "the signed nonce is not the replayed orderNonce")
             );
