@@ -54,7 +54,8 @@ test-deep: install
 	FOUNDRY_PROFILE=deep $(FORGE) test --match-path "test/invariant/*" -vv
 
 # Gas from real transaction receipts on a local anvil (keeper/bench/gas.ts). BENCH_MAX_BOOK=1000 for a quicker
-# run, BENCH_BATCHES=100,300 (close/readings/settle sizes), BENCH_VERIFY=0 skips the largest-batch checks.
+# run, BENCH_BATCHES=100,300 (close/readings/settle sizes), BENCH_VERIFY=0 skips the largest-batch checks,
+# BENCH_ONLY=signed (placeOrdersBySig and permit) or classic (the rest), BENCH_SIGNED_BATCHES=1,10,100,300.
 bench: build
 	npx tsx keeper/bench/gas.ts
 

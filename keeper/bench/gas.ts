@@ -5,7 +5,9 @@
 // Markdown tables go to stdout, progress to stderr.
 // Environment: BENCH_MAX_BOOK (largest book per side, default 10000; sizes are 10, 100, 1,000, 10,000 up to it),
 // BENCH_BATCHES (two batch sizes for close/readings/settle, default "100,300"), BENCH_VERIFY (0: skip the
-// transactions at the derived largest batch sizes).
+// transactions at the derived largest batch sizes), BENCH_ONLY (classic: placeOrder and the batches; signed:
+// placeOrdersBySig and permit; default both), BENCH_SIGNED_BATCHES (placeOrdersBySig batch sizes, default
+// "1,10,100,300"; books of 1,000 and 5,000 per side up to BENCH_MAX_BOOK).
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,11 +20,16 @@ import {
   http,
   maxUint256,
   numberToHex,
+  parseSignature,
+  toEventSelector,
   type Address,
   type Hex,
+  type PrivateKeyAccount,
 } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
 import { foundryBin, repoRoot, startAnvil } from '../src/anvil.js';
+import { SideModel } from './book-model.js';
 
 const HOUR = 3600n;
 const GRACE = 1800n;
@@ -43,6 +50,12 @@ const HELPERS = 64;
 const ADMIN: Address = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const UNREGISTERED: Address = '0x00000000000000000000000000000000DeaDBeef';
 const ZERO: Address = '0x0000000000000000000000000000000000000000';
+/** placeOrdersBySig: batch sizes and books per side (up to BENCH_MAX_BOOK), and the goal per order. */
+export const SIGNED_BATCHES = [1, 10, 100, 300] as const;
+const SIGNED_BOOKS = [1000, 5000] as const;
+export const SIGNED_GOAL_PER_ORDER = 50_000;
+/** The relayer that sends signed orders and permits (impersonated; gas price 0). */
+const RELAYER: Address = '0x000000000000000000000000000000000000Be1a';
 const BUY = 0;
 const SELL = 1;
 type Side = typeof BUY | typeof SELL;
@@ -54,6 +67,10 @@ export interface BenchOptions {
   batches: readonly [number, number];
   /** Send one transaction at each derived largest batch size. */
   verify: boolean;
+  /** Which sections run (default all). */
+  only?: 'all' | 'classic' | 'signed';
+  /** placeOrdersBySig batch sizes, ascending (default 1, 10, 100, 300); the last two give the marginal. */
+  signedBatches?: readonly number[];
   log?: (message: string) => void;
 }
 
@@ -63,10 +80,20 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
   if (b1 === undefined || b2 === undefined || !(b1 > 0 && b2 > b1) || b1 % 2 || b2 % 2) {
     throw new Error(`BENCH_BATCHES must be two even sizes, small to large: ${env.BENCH_BATCHES}`);
   }
+  const only = env.BENCH_ONLY ?? 'all';
+  if (only !== 'all' && only !== 'classic' && only !== 'signed') {
+    throw new Error(`BENCH_ONLY must be all, classic or signed: ${only}`);
+  }
+  const signedBatches = (env.BENCH_SIGNED_BATCHES ?? SIGNED_BATCHES.join(',')).split(',').map(Number);
+  if (signedBatches.length < 2 || signedBatches.some((n, i) => !(n > 0) || n <= (signedBatches[i - 1] ?? 0))) {
+    throw new Error(`BENCH_SIGNED_BATCHES must be two or more sizes, small to large: ${env.BENCH_SIGNED_BATCHES}`);
+  }
   return {
     maxBook: Number(env.BENCH_MAX_BOOK ?? 10_000),
     batches: [b1, b2],
     verify: env.BENCH_VERIFY !== '0',
+    only,
+    signedBatches,
   };
 }
 
@@ -106,6 +133,8 @@ export interface BenchResult {
   hostile: HostileRow[];
   batches: BatchRow[];
   limits: LimitRow[];
+  /** placeOrdersBySig and permit (absent with only: 'classic'). */
+  signed?: SignedResult;
   markdown: string;
 }
 
@@ -130,6 +159,7 @@ interface RpcReply {
 interface Receipt {
   status: Hex;
   gasUsed: Hex;
+  logs: { topics: Hex[] }[];
   contractAddress: Address | null;
   transactionHash: Hex;
 }
@@ -279,15 +309,144 @@ interface BuiltWindow extends WindowPlan {
   asks: { who: Address; energy: bigint }[];
 }
 
-export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
-  const log = options.log ?? ((m: string) => console.error(m));
-  const [b1, b2] = options.batches;
-  const day = 1_780_012_800n;
-  const h0 = day + 6n * HOUR;
-  const started = Date.now();
-  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  const anvil = await startAnvil({
-    timestamp: Number(h0 + 60n),
+/** Deploys token, registry and market on a fresh anvil and returns the setup helpers. */
+async function setupBench(url: string) {
+  const rpc = new Rpc(url);
+  const client = createPublicClient({ transport: http(url) });
+
+  // ---------------------------------------------------------- deploy
+  const deployed = async (data: Hex): Promise<Address> => {
+    const receipt = await rpc.send({ from: ADMIN, data }, 30_000_000n);
+    if (!receipt.contractAddress) throw new Error('contract not deployed');
+    return receipt.contractAddress;
+  };
+  const token = await deployed(
+    encodeDeployData({ abi: energyTokenAbi, bytecode: await artifact('EnergyToken'), args: [ADMIN] }),
+  );
+  const registry = await deployed(
+    encodeDeployData({ abi: prosumerRegistryAbi, bytecode: await artifact('ProsumerRegistry'), args: [ADMIN] }),
+  );
+  const market = await deployed(
+    encodeDeployData({
+      abi: energyMarketAbi,
+      bytecode: await artifact('EnergyMarket'),
+      args: [token, registry, HOUR, GRACE, ADMIN],
+    }),
+  );
+
+  // ---------------------------------------------------------- helpers
+  let registered = 0;
+  const helpers = Array.from(
+    { length: HELPERS },
+    (_, i) => `0x${(0xa0000000 + i).toString(16).padStart(40, '0')}` as Address,
+  );
+  const helper = (i: number) => helpers[i % HELPERS] ?? ADMIN;
+  const [registrarRole, minterRole] = await Promise.all([
+    client.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'REGISTRAR_ROLE' }),
+    client.readContract({ address: token, abi: energyTokenAbi, functionName: 'MINTER_ROLE' }),
+  ]);
+  await rpc.bulk([
+    ...helpers.map((h) => ({
+      from: ADMIN,
+      to: registry,
+      data: encodeFunctionData({ abi: prosumerRegistryAbi, functionName: 'grantRole', args: [registrarRole, h] }),
+    })),
+    ...helpers.map((h) => ({
+      from: ADMIN,
+      to: token,
+      data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'grantRole', args: [minterRole, h] }),
+    })),
+  ]);
+  let minted = 0;
+  /** Registers the given accounts (IDs in registration order), spread over the helpers. */
+  const registerAccounts = async (accounts: Address[]): Promise<void> => {
+    const txs = accounts.map((a, i) => ({
+      from: helper(registered + i),
+      to: registry,
+      data: encodeFunctionData({
+        abi: prosumerRegistryAbi,
+        functionName: 'register',
+        args: [a, BigInt(registered + i + 1)],
+      }),
+    }));
+    registered += accounts.length;
+    await rpc.bulk(txs);
+  };
+  const newAccounts = async (n: number): Promise<Address[]> => {
+    const accounts = Array.from(
+      { length: n },
+      (_, i) => `0x${(0x10000000 + registered + i).toString(16).padStart(40, '0')}` as Address,
+    );
+    await registerAccounts(accounts);
+    return accounts;
+  };
+  const placeTx = (who: Address, w: bigint, side: Side, energy: bigint, price: bigint, hint: Address): Tx => ({
+    from: who,
+    to: market,
+    data: encodeFunctionData({
+      abi: energyMarketAbi,
+      functionName: 'placeOrder',
+      args: [w, side, energy, price, hint],
+    }),
+  });
+  const cancelTx = (who: Address, w: bigint): Tx => ({
+    from: who,
+    to: market,
+    data: encodeFunctionData({ abi: energyMarketAbi, functionName: 'cancelOrder', args: [w] }),
+  });
+  const mintTx = (to: Address, amount: bigint): Tx => ({
+    from: helper(minted++),
+    to: token,
+    data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'mint', args: [to, amount] }),
+  });
+  const approveTx = (who: Address, amount: bigint): Tx => ({
+    from: who,
+    to: token,
+    data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'approve', args: [market, amount] }),
+  });
+  const openWindow = async (w: bigint) => {
+    if ((await client.getBlock()).timestamp < w) await rpc.setTime(w + 10n);
+    const data = encodeFunctionData({ abi: energyMarketAbi, functionName: 'openWindow' });
+    await rpc.send({ from: ADMIN, to: market, data });
+  };
+  const getWindow = async (w: bigint) => {
+    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await client.readContract({
+      address: market,
+      abi: energyMarketAbi,
+      functionName: 'getWindow',
+      args: [w],
+    });
+    return { status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
+  };
+  /** Places orders in price order (best first), a block at a time, each hinted at the previous block's last. */
+  const placeSorted = async (
+    w: bigint,
+    sides: { side: Side; orders: { who: Address; energy: bigint; price: bigint }[]; after: Address }[],
+  ) => {
+    const longest = Math.max(...sides.map((s) => s.orders.length));
+    for (let start = 0; start < longest; start += ORDERS_PER_BLOCK) {
+      const txs: Tx[] = [];
+      for (const s of sides) {
+        const hint = start === 0 ? s.after : (s.orders[start - 1]?.who ?? ZERO);
+        for (const o of s.orders.slice(start, start + ORDERS_PER_BLOCK)) {
+          txs.push(placeTx(o.who, w, s.side, o.energy, o.price, hint));
+        }
+      }
+      await rpc.bulk(txs);
+    }
+  };
+
+  return {
+    rpc, client, token, registry, market, newAccounts, registerAccounts, placeTx, cancelTx, mintTx, approveTx,
+    openWindow, getWindow, placeSorted,
+  };
+}
+type BenchSetup = Awaited<ReturnType<typeof setupBench>>;
+
+/** The anvil of a run: auto-impersonation, zero base fee and gas price, a huge block gas limit. */
+const startBenchAnvil = (timestamp: bigint) =>
+  startAnvil({
+    timestamp: Number(timestamp),
     accounts: 1,
     extraArgs: [
       '--auto-impersonate',
@@ -298,127 +457,37 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
       '--disable-console-log',
     ],
   });
+const DAY = 1_780_012_800n;
+const stopwatch = () => {
+  const started = Date.now();
+  return () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+};
+
+export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
+  const log = options.log ?? ((m: string) => console.error(m));
+  const only = options.only ?? 'all';
+  const classic = only === 'signed' ? undefined : await runClassic(options, log);
+  const signed = only === 'classic' ? undefined : await runSigned(options, log);
+  const markdown = [classic?.markdown, signed ? renderSigned(signed) : undefined].filter((m) => m !== undefined);
+  return {
+    placeOrder: classic?.placeOrder ?? [],
+    hostile: classic?.hostile ?? [],
+    batches: classic?.batches ?? [],
+    limits: classic?.limits ?? [],
+    ...(signed === undefined ? {} : { signed }),
+    markdown: markdown.join('\n\n'),
+  };
+}
+
+/** placeOrder, hostile hints, close/readings/settle and their largest batches. */
+async function runClassic(options: BenchOptions, log: (m: string) => void): Promise<Omit<BenchResult, 'signed'>> {
+  const [b1, b2] = options.batches;
+  const h0 = DAY + 6n * HOUR;
+  const elapsed = stopwatch();
+  const anvil = await startBenchAnvil(h0 + 60n);
   try {
-    const rpc = new Rpc(anvil.url);
-    const client = createPublicClient({ transport: http(anvil.url) });
-
-    // ---------------------------------------------------------- deploy
-    const deployed = async (data: Hex): Promise<Address> => {
-      const receipt = await rpc.send({ from: ADMIN, data }, 30_000_000n);
-      if (!receipt.contractAddress) throw new Error('contract not deployed');
-      return receipt.contractAddress;
-    };
-    const token = await deployed(
-      encodeDeployData({ abi: energyTokenAbi, bytecode: await artifact('EnergyToken'), args: [ADMIN] }),
-    );
-    const registry = await deployed(
-      encodeDeployData({ abi: prosumerRegistryAbi, bytecode: await artifact('ProsumerRegistry'), args: [ADMIN] }),
-    );
-    const market = await deployed(
-      encodeDeployData({
-        abi: energyMarketAbi,
-        bytecode: await artifact('EnergyMarket'),
-        args: [token, registry, HOUR, GRACE, ADMIN],
-      }),
-    );
-
-    // ---------------------------------------------------------- helpers
-    let registered = 0;
-    const helpers = Array.from(
-      { length: HELPERS },
-      (_, i) => `0x${(0xa0000000 + i).toString(16).padStart(40, '0')}` as Address,
-    );
-    const helper = (i: number) => helpers[i % HELPERS] ?? ADMIN;
-    const [registrarRole, minterRole] = await Promise.all([
-      client.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'REGISTRAR_ROLE' }),
-      client.readContract({ address: token, abi: energyTokenAbi, functionName: 'MINTER_ROLE' }),
-    ]);
-    await rpc.bulk([
-      ...helpers.map((h) => ({
-        from: ADMIN,
-        to: registry,
-        data: encodeFunctionData({ abi: prosumerRegistryAbi, functionName: 'grantRole', args: [registrarRole, h] }),
-      })),
-      ...helpers.map((h) => ({
-        from: ADMIN,
-        to: token,
-        data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'grantRole', args: [minterRole, h] }),
-      })),
-    ]);
-    let minted = 0;
-    const newAccounts = async (n: number): Promise<Address[]> => {
-      const accounts = Array.from(
-        { length: n },
-        (_, i) => `0x${(0x10000000 + registered + i).toString(16).padStart(40, '0')}` as Address,
-      );
-      const txs = accounts.map((a, i) => ({
-        from: helper(registered + i),
-        to: registry,
-        data: encodeFunctionData({
-          abi: prosumerRegistryAbi,
-          functionName: 'register',
-          args: [a, BigInt(registered + i + 1)],
-        }),
-      }));
-      registered += n;
-      await rpc.bulk(txs);
-      return accounts;
-    };
-    const placeTx = (who: Address, w: bigint, side: Side, energy: bigint, price: bigint, hint: Address): Tx => ({
-      from: who,
-      to: market,
-      data: encodeFunctionData({
-        abi: energyMarketAbi,
-        functionName: 'placeOrder',
-        args: [w, side, energy, price, hint],
-      }),
-    });
-    const cancelTx = (who: Address, w: bigint): Tx => ({
-      from: who,
-      to: market,
-      data: encodeFunctionData({ abi: energyMarketAbi, functionName: 'cancelOrder', args: [w] }),
-    });
-    const mintTx = (to: Address, amount: bigint): Tx => ({
-      from: helper(minted++),
-      to: token,
-      data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'mint', args: [to, amount] }),
-    });
-    const approveTx = (who: Address, amount: bigint): Tx => ({
-      from: who,
-      to: token,
-      data: encodeFunctionData({ abi: energyTokenAbi, functionName: 'approve', args: [market, amount] }),
-    });
-    const openWindow = async (w: bigint) => {
-      if ((await client.getBlock()).timestamp < w) await rpc.setTime(w + 10n);
-      const data = encodeFunctionData({ abi: energyMarketAbi, functionName: 'openWindow' });
-      await rpc.send({ from: ADMIN, to: market, data });
-    };
-    const getWindow = async (w: bigint) => {
-      const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await client.readContract({
-        address: market,
-        abi: energyMarketAbi,
-        functionName: 'getWindow',
-        args: [w],
-      });
-      return { status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
-    };
-    /** Places orders in price order (best first), a block at a time, each hinted at the previous block's last. */
-    const placeSorted = async (
-      w: bigint,
-      sides: { side: Side; orders: { who: Address; energy: bigint; price: bigint }[]; after: Address }[],
-    ) => {
-      const longest = Math.max(...sides.map((s) => s.orders.length));
-      for (let start = 0; start < longest; start += ORDERS_PER_BLOCK) {
-        const txs: Tx[] = [];
-        for (const s of sides) {
-          const hint = start === 0 ? s.after : (s.orders[start - 1]?.who ?? ZERO);
-          for (const o of s.orders.slice(start, start + ORDERS_PER_BLOCK)) {
-            txs.push(placeTx(o.who, w, s.side, o.energy, o.price, hint));
-          }
-        }
-        await rpc.bulk(txs);
-      }
-    };
+    const { rpc, client, market, newAccounts, placeTx, cancelTx, mintTx, approveTx, openWindow, getWindow,
+      placeSorted } = await setupBench(anvil.url);
 
     // ---------------------------------------------------------- 1. placeOrder, books up to maxBook per side
     const w1 = h0;
@@ -780,6 +849,352 @@ export async function runGasBench(options: BenchOptions): Promise<BenchResult> {
   } finally {
     await anvil.stop();
   }
+}
+
+// ------------------------------------------------------------------ signed orders
+
+export interface SignedRow {
+  /** Book per side when the section's batches started (earlier batches add their orders). */
+  book: number;
+  batch: number;
+  gasUsed: number;
+  gasLimit: number;
+}
+export interface SignedLimit {
+  book: number;
+  /** Marginal gas limit per order between the two largest batches, and the rest. */
+  perOrder: number;
+  fixed: number;
+  maxUnderCap: number;
+  /** Found with eth_estimateGas around the linear estimate; one transaction sent at `orders`. */
+  verified?: { orders: number; gasUsed: number; gasLimit: number; calldataBytes: number };
+}
+export interface PermitRow {
+  label: string;
+  gasUsed: number;
+}
+export interface SignedResult {
+  rows: SignedRow[];
+  limits: SignedLimit[];
+  /** The book with the largest marginal per order. */
+  worst: SignedLimit;
+  permit: PermitRow[];
+}
+
+const ORDER_TYPES = {
+  Order: [
+    { name: 'prosumer', type: 'address' },
+    { name: 'windowId', type: 'uint256' },
+    { name: 'side', type: 'uint8' },
+    { name: 'energyWh', type: 'uint256' },
+    { name: 'pricePerKWh', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+} as const;
+const PERMIT_TYPES = {
+  Permit: [
+    { name: 'owner', type: 'address' },
+    { name: 'spender', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+const SIGNED_ORDER_REJECTED = toEventSelector('SignedOrderRejected(uint256,address,uint256,bytes4)');
+
+/** A prosumer with a key, registered beforehand, holding no ether. */
+interface Signer {
+  account: PrivateKeyAccount;
+  address: Address;
+}
+interface SignedMessage {
+  message: { prosumer: Address; windowId: bigint; side: Side; energyWh: bigint; pricePerKWh: bigint; nonce: bigint };
+  signature: Hex;
+}
+
+/** placeOrdersBySig into books of 1,000 and 5,000 per side (up to maxBook), the largest batch, relayed permits. */
+async function runSigned(options: BenchOptions, log: (m: string) => void): Promise<SignedResult> {
+  const batches = [...(options.signedBatches ?? SIGNED_BATCHES)];
+  const books: number[] = SIGNED_BOOKS.filter((n) => n <= options.maxBook);
+  if (books.length === 0) books.push(options.maxBook);
+  const h0 = DAY + 6n * HOUR;
+  const elapsed = stopwatch();
+  const anvil = await startBenchAnvil(h0 + 60n);
+  try {
+    const b = await setupBench(anvil.url);
+    const { rpc, client, market, token } = b;
+    const chainId = await client.getChainId();
+    const [, name, version, , verifyingContract] = await client.readContract({
+      address: market,
+      abi: energyMarketAbi,
+      functionName: 'eip712Domain',
+    });
+    const domain = { name, version, chainId, verifyingContract };
+    const w = h0;
+    await b.openWindow(w);
+    const U = 10n ** 12n;
+    const bookPrice = (side: Side, k: number) =>
+      side === BUY ? 100n * TOKEN - BigInt(k) * 10n * U : 10n * TOKEN + BigInt(k) * 10n * U;
+    /** The relayer's model of the book: every order, in book order. */
+    const model: Record<Side, SideModel> = { [BUY]: new SideModel(BUY), [SELL]: new SideModel(SELL) };
+    let base = 0; // orders per side placed to build the book (the signed ones come on top)
+
+    let signerCount = 0;
+    const newSigners = async (n: number): Promise<Signer[]> => {
+      const signers = Array.from({ length: n }, (_, i) => {
+        const account = privateKeyToAccount(numberToHex(0x5160000000n + BigInt(signerCount + i), { size: 32 }));
+        return { account, address: account.address };
+      });
+      signerCount += n;
+      await b.registerAccounts(signers.map((s) => s.address));
+      const balances = await rpc.batch(
+        signers.map((s) => ({ method: 'eth_getBalance', params: [s.address, 'latest'] })),
+      );
+      if (balances.some((x) => BigInt(String(x)) !== 0n)) throw new Error('a signer holds ether');
+      return signers;
+    };
+    /** Gaps of the built book (between base orders k and k + 1) that hold signed orders already. */
+    const used: Record<Side, Set<number>> = { [BUY]: new Set(), [SELL]: new Set() };
+    /** Order j: a bid if j % 4 < 2, else an ask; pairs go into one gap of the book (gaps spread over it, each
+     * one not used by an earlier batch while there are free ones), the second of a pair one unit behind the
+     * first. Signed in parallel; hints come later, in batch order. */
+    const signBatch = (signers: Signer[]): Promise<SignedMessage[]> => {
+      const pairsPerSide = Math.max(1, Math.ceil(signers.length / 4));
+      const spacing = Math.max(1, Math.floor(base / pairsPerSide));
+      const last = Math.max(0, base - 2); // never after the tail
+      let gap = 0;
+      const messages = signers.map((s, j) => {
+        const side: Side = j % 4 < 2 ? BUY : SELL;
+        if (j % 2 === 0) {
+          const target = Math.min(last, Math.floor(j / 4) * spacing + 7);
+          gap = target;
+          while (used[side].has(gap) && gap < last) gap++;
+          if (used[side].has(gap)) gap = target; // every gap used (tiny books): share one
+          used[side].add(gap);
+        }
+        const by = j % 2 === 1 ? 4n : 3n;
+        const price = bookPrice(side, gap) + (side === BUY ? -by : by) * U;
+        return { prosumer: s.address, windowId: w, side, energyWh: 1000n, pricePerKWh: price, nonce: 0n };
+      });
+      return Promise.all(
+        messages.map(async (message, j) => {
+          const account = signers[j]?.account;
+          if (!account) throw new Error('no signer');
+          const signature = await account.signTypedData({ domain, types: ORDER_TYPES, primaryType: 'Order', message });
+          return { message, signature };
+        }),
+      );
+    };
+    /** The relayer's method: each hint from the book as the earlier orders of the batch leave it (`models` is
+     * updated). */
+    const hinted = (signed: SignedMessage[], models: Record<Side, SideModel>) =>
+      signed.map(({ message, signature }) => ({
+        ...message,
+        hintPrev: models[message.side].insert(message.prosumer, message.pricePerKWh),
+        signature,
+      }));
+    type SignedOrder = ReturnType<typeof hinted>[number];
+    const batchTx = (orders: SignedOrder[]): Tx => ({
+      from: RELAYER,
+      to: market,
+      data: encodeFunctionData({ abi: energyMarketAbi, functionName: 'placeOrdersBySig', args: [orders] }),
+    });
+    const estimate = async (tx: Tx) =>
+      BigInt(String(await rpc.call('eth_estimateGas', { from: tx.from, to: tx.to, data: tx.data })));
+    /** Sends a batch at the smallest gas limit that works; every order must be placed. */
+    const sendBatch = async (orders: SignedOrder[]) => {
+      const tx = batchTx(orders);
+      const before = (await b.getWindow(w)).orderCount;
+      const limit = await estimate(tx);
+      const receipt = await rpc.send(tx, limit);
+      const rejected = receipt.logs.filter((l) => l.topics[0] === SIGNED_ORDER_REJECTED).length;
+      const placed = (await b.getWindow(w)).orderCount - before;
+      if (rejected > 0 || placed !== BigInt(orders.length)) {
+        throw new Error(`placeOrdersBySig: ${placed} of ${orders.length} placed, ${rejected} rejected`);
+      }
+      const gasUsed = Number(BigInt(receipt.gasUsed));
+      return { gasUsed, gasLimit: Number(limit), calldataBytes: (tx.data.length - 2) / 2 };
+    };
+    /** The book on chain is the relayer's model, order by order. */
+    const checkBook = async () => {
+      for (const side of [BUY, SELL] as const) {
+        const expected = model[side].owners();
+        const onChain = await client.readContract({
+          address: market,
+          abi: energyMarketAbi,
+          functionName: 'getBook',
+          args: [w, side, 0n, BigInt(expected.length + 1)],
+        });
+        const same = onChain.every((a, i) => a.toLowerCase() === expected[i]?.toLowerCase());
+        if (onChain.length !== expected.length || !same) {
+          throw new Error(`the ${side === BUY ? 'bid' : 'ask'} book is not the relayer's model`);
+        }
+      }
+    };
+
+    const rows: SignedRow[] = [];
+    for (const n of books) {
+      const grow = n - base;
+      const fresh = await b.newAccounts(2 * grow);
+      const sideOrders = ([BUY, SELL] as const).map((side) => {
+        const who = fresh.slice(side === BUY ? 0 : grow, side === BUY ? grow : 2 * grow);
+        const tail = model[side].entries[model[side].entries.length - 1]?.owner ?? ZERO;
+        const orders = who.map((a, i) => ({ who: a, energy: 1000n, price: bookPrice(side, base + i) }));
+        return { side, after: tail, orders };
+      });
+      await b.placeSorted(w, sideOrders);
+      for (const s of sideOrders) {
+        for (const o of s.orders) model[s.side].entries.push({ owner: o.who, price: o.price });
+      }
+      base = n;
+      await checkBook();
+      log(`signed orders: book of ${n} per side built (${elapsed()})`);
+      for (const m of batches) {
+        const orders = hinted(await signBatch(await newSigners(m)), model);
+        const { gasUsed, gasLimit } = await sendBatch(orders);
+        rows.push({ book: n, batch: m, gasUsed, gasLimit });
+        await checkBook();
+      }
+      log(`signed orders: batches measured at ${n} per side (${elapsed()})`);
+    }
+
+    const [m1, m2] = batches.slice(-2) as [number, number];
+    const limits = books.map((n): SignedLimit => {
+      const r1 = rows.find((r) => r.book === n && r.batch === m1);
+      const r2 = rows.find((r) => r.book === n && r.batch === m2);
+      if (!r1 || !r2) throw new Error(`batches ${m1}/${m2} missing at ${n}`);
+      const perOrder = (r2.gasLimit - r1.gasLimit) / (m2 - m1);
+      const fixed = r1.gasLimit - perOrder * m1;
+      return { book: n, perOrder, fixed, maxUnderCap: Math.floor((Number(TX_GAS_CAP) - fixed) / perOrder) };
+    });
+    const worst = limits.reduce((a, l) => (l.perOrder > a.perOrder ? l : a));
+    if (options.verify) {
+      // At the largest book: candidates a little beyond the linear estimate, hints for the whole list (a prefix
+      // of it is hinted exactly too), then the largest prefix whose gas limit fits the cap.
+      const candidates = await signBatch(await newSigners(Math.ceil(worst.maxUnderCap * 1.05) + 16));
+      const trial = { [BUY]: new SideModel(BUY, model[BUY].entries), [SELL]: new SideModel(SELL, model[SELL].entries) };
+      const all = hinted(candidates, trial);
+      const fits = async (n: number) => (await estimate(batchTx(all.slice(0, n)))) <= TX_GAS_CAP;
+      // Bracket the answer in steps of 8 from the linear estimate (lo fits, hi does not), then bisect.
+      let lo = Math.min(worst.maxUnderCap, all.length);
+      let hi = lo;
+      if (await fits(lo)) {
+        for (hi = lo + 8; hi <= all.length && (await fits(hi)); hi += 8) lo = hi;
+        if (hi > all.length) throw new Error(`all ${all.length} candidate orders fit under the cap: estimate is off`);
+      } else {
+        for (lo = hi - 8; lo > 0 && !(await fits(lo)); lo -= 8) hi = lo;
+        lo = Math.max(lo, 1);
+      }
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (await fits(mid)) lo = mid;
+        else hi = mid;
+      }
+      const k = lo;
+      const sent = hinted(candidates.slice(0, k), model);
+      if (sent.some((o, i) => o.hintPrev !== all[i]?.hintPrev)) throw new Error('prefix hints differ');
+      worst.verified = { orders: k, ...(await sendBatch(sent)) };
+      await checkBook();
+      log(`signed orders: largest batch verified (${elapsed()})`);
+    }
+
+    // permit, relayed: the owner signs (no ether), the relayer sends.
+    const [, tokenName, tokenVersion, , tokenAddress] = await client.readContract({
+      address: token,
+      abi: energyTokenAbi,
+      functionName: 'eip712Domain',
+    });
+    const tokenDomain = { name: tokenName, version: tokenVersion, chainId, verifyingContract: tokenAddress };
+    const [owner] = await newSigners(1);
+    if (!owner) throw new Error('no permit owner');
+    const permit: PermitRow[] = [];
+    for (const [label, value] of [
+      ['first permit of an owner (nonce 0, allowance 0 → max)', maxUint256],
+      ['second permit (nonce 1, allowance max → 1,000 tokens)', 1000n * TOKEN],
+    ] as const) {
+      const nonce = await client.readContract({
+        address: token,
+        abi: energyTokenAbi,
+        functionName: 'nonces',
+        args: [owner.address],
+      });
+      const deadline = h0 + 10n * HOUR;
+      const signature = await owner.account.signTypedData({
+        domain: tokenDomain,
+        types: PERMIT_TYPES,
+        primaryType: 'Permit',
+        message: { owner: owner.address, spender: market, value, nonce, deadline },
+      });
+      const { r, s, v, yParity } = parseSignature(signature);
+      const data = encodeFunctionData({
+        abi: energyTokenAbi,
+        functionName: 'permit',
+        args: [owner.address, market, value, deadline, v === undefined ? 27 + yParity : Number(v), r, s],
+      });
+      const { gasUsed } = await rpc.measure({ from: RELAYER, to: token, data }, true);
+      const allowance = await client.readContract({
+        address: token,
+        abi: energyTokenAbi,
+        functionName: 'allowance',
+        args: [owner.address, market],
+      });
+      if (allowance !== value) throw new Error(`permit: allowance ${allowance}, expected ${value}`);
+      permit.push({ label, gasUsed });
+    }
+    log(`signed orders: permit measured (${elapsed()})`);
+    return { rows, limits, worst, permit };
+  } finally {
+    await anvil.stop();
+  }
+}
+
+function renderSigned(r: SignedResult): string {
+  const out: string[] = [];
+  out.push(
+    '| placeOrdersBySig (receipt gasUsed), exact relayer hints: book per side, batch | transaction gas | ' +
+      'per order | gas limit needed |',
+  );
+  out.push('|---|---:|---:|---:|');
+  for (const row of r.rows) {
+    out.push(
+      `| ${fmt(row.book)}, ${fmt(row.batch)} | ${fmt(row.gasUsed)} | ${fmt(row.gasUsed / row.batch)} | ` +
+        `${fmt(row.gasLimit)} |`,
+    );
+  }
+  out.push('');
+  const sizes = [...new Set(r.rows.map((row) => row.batch))];
+  const goalBatch = sizes.includes(100) ? 100 : (sizes[sizes.length - 1] ?? 0);
+  const [m1, m2] = sizes.slice(-2);
+  out.push(
+    `| placeOrdersBySig: book per side | per order, batch of ${fmt(goalBatch)} (goal ≤ ` +
+      `${fmt(SIGNED_GOAL_PER_ORDER)}) | marginal per order ${fmt(m1 ?? 0)} → ${fmt(m2 ?? 0)} (gas limit) | fixed |`,
+  );
+  out.push('|---|---:|---:|---:|');
+  for (const l of r.limits) {
+    const row = r.rows.find((x) => x.book === l.book && x.batch === goalBatch);
+    const per = row ? row.gasUsed / row.batch : NaN;
+    const status = per <= SIGNED_GOAL_PER_ORDER ? 'met' : '**not met**';
+    out.push(`| ${fmt(l.book)} | ${fmt(per)} (${status}) | ${fmt(l.perOrder)} | ${fmt(l.fixed)} |`);
+  }
+  out.push('');
+  out.push(
+    '| largest placeOrdersBySig batch (worst book) | limit/order | fixed | linear ≤ 16.78M | checked ≤ 16.78M | ' +
+      'tx at checked: used / limit | calldata |',
+  );
+  out.push('|---|---:|---:|---:|---:|---|---:|');
+  const v = r.worst.verified;
+  const checked = v
+    ? `${fmt(v.orders)} | ${fmt(v.gasUsed)} / ${fmt(v.gasLimit)} | ${fmt(v.calldataBytes)} bytes`
+    : 'not run | not run | not run';
+  out.push(
+    `| ${fmt(r.worst.book)} per side | ${fmt(r.worst.perOrder)} | ${fmt(r.worst.fixed)} | ` +
+      `${fmt(r.worst.maxUnderCap)} | ${checked} |`,
+  );
+  out.push('');
+  out.push('| permit (ERC-2612), sent by a relayer | receipt gasUsed |');
+  out.push('|---|---:|');
+  for (const p of r.permit) out.push(`| ${p.label} | ${fmt(p.gasUsed)} |`);
+  return out.join('\n');
 }
 
 // ------------------------------------------------------------------ tables

@@ -2,7 +2,7 @@
 // Pure re-arrangement: no value is computed here, every expectation comes from the recorded events.
 // Usage (through forge's ffi): node --import tsx keeper/scripts/replay-plan.ts <export.json>
 import { readFileSync } from 'node:fs';
-import { encodeAbiParameters, getAddress, type Address } from 'viem';
+import { encodeAbiParameters, getAddress, type Address, type Hex } from 'viem';
 import { EXPORT_FORMAT, type ExportFile } from '../src/export.js';
 
 const file = process.argv[2];
@@ -12,17 +12,26 @@ if (data.format !== EXPORT_FORMAT) throw new Error(`${file}: not a ${EXPORT_FORM
 
 const ids = new Map<Address, bigint>();
 const windows = data.windows.map((w) => {
-  for (const [a, id] of Object.entries(w.prosumerIds)) ids.set(getAddress(a), BigInt(id));
+  // ID 0: an account that was never registered (named only by a rejected signed order): nothing to register.
+  for (const [a, id] of Object.entries(w.prosumerIds)) if (BigInt(id) !== 0n) ids.set(getAddress(a), BigInt(id));
   const ev = (name: string) => w.events.filter((e) => e.name === name);
-  const actions = w.events
-    .filter((e) => e.name === 'OrderPlaced' || e.name === 'OrderCancelled')
-    .map((e) => ({
-      kind: e.name === 'OrderPlaced' ? 0 : 1,
+  // Placements, cancels and rejected signed orders in chain order; a rejection before WindowOpened is marked.
+  let opened = false;
+  const actions = w.events.flatMap((e) => {
+    if (e.name === 'WindowOpened') opened = true;
+    const kind = { OrderPlaced: 0, OrderCancelled: 1, SignedOrderRejected: 2 }[e.name];
+    if (kind === undefined) return [];
+    return [{
+      kind,
       prosumer: getAddress(e.args.prosumer as string),
       side: Number(e.args.side ?? 0),
       energyWh: BigInt(e.args.energyWh ?? 0),
       price: BigInt(e.args.pricePerKWh ?? 0),
-    }));
+      nonce: BigInt(e.args.nonce ?? 0),
+      reason: (e.args.reason ?? '0x00000000') as Hex,
+      beforeOpen: kind === 2 && !opened,
+    }];
+  });
   const readings = ev('MeterReadingSubmitted').map((e) => ({
     prosumer: getAddress(e.args.prosumer as string),
     importWh: BigInt(e.args.importedWh as string),
@@ -81,6 +90,8 @@ const planType = [
           { name: 'actions', type: 'tuple[]', components: [
             { name: 'kind', type: 'uint8' }, { name: 'prosumer', type: 'address' }, { name: 'side', type: 'uint8' },
             { name: 'energyWh', type: 'uint256' }, { name: 'price', type: 'uint256' },
+            { name: 'nonce', type: 'uint256' }, { name: 'reason', type: 'bytes4' },
+            { name: 'beforeOpen', type: 'bool' },
           ] },
           { name: 'readings', type: 'tuple[]', components: [
             { name: 'prosumer', type: 'address' }, { name: 'importWh', type: 'uint256' }, { name: 'exportWh', type: 'uint256' },

@@ -1,7 +1,15 @@
 // Event export for auditors: every market event of a range of windows, in chain order, plus what a replay
 // needs that events do not carry (prosumer IDs, buyers' balances and allowances when settlement started).
 import { writeFile } from 'node:fs/promises';
-import { decodeEventLog, getAddress, type Address, type Log, type PublicClient } from 'viem';
+import {
+  decodeEventLog,
+  getAddress,
+  toFunctionSelector,
+  type Address,
+  type Hex,
+  type Log,
+  type PublicClient,
+} from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
 import { withRetry } from './retry.js';
 
@@ -13,11 +21,15 @@ export interface ExportedEvent {
   logIndex: number;
   transactionHash: string;
   args: Record<string, string | number | boolean>;
+  /** SignedOrderRejected, MeterReadingRejected: the name of the error whose selector is `args.reason`, for
+   * readers (the replay checks the selector itself); absent when the market's ABI names no such error. */
+  reasonName?: string;
 }
 
 export interface ExportedWindow {
   windowId: string;
-  /** ID of every prosumer that placed, cancelled or got a reading in the window. */
+  /** ID of every prosumer that placed, cancelled, got a reading or was named by a rejected signed order in the
+   * window ("0": never registered). */
   prosumerIds: Record<string, string>;
   /** Balance and allowance to the market of each buyer, at the block before settlement started. */
   fundsAtSettlement: Record<string, { balance: string; allowance: string }>;
@@ -36,6 +48,14 @@ export interface ExportFile {
   toWindow: string;
   windows: ExportedWindow[];
 }
+
+/** Error selector -> name, from the market's ABI (its own errors and the inherited ones, e.g. EnforcedPause). */
+const errorNames = new Map<Hex, string>([
+  ['0x00000000', '(side neither Buy nor Sell)'], // placeOrdersBySig: no named error
+  ...energyMarketAbi
+    .filter((item) => item.type === 'error')
+    .map((e): [Hex, string] => [toFunctionSelector(`${e.name}(${e.inputs.map((i) => i.type).join(',')})`), e.name]),
+]);
 
 const stringify = (v: unknown): string | number | boolean =>
   typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
@@ -94,12 +114,14 @@ export async function exportWindows(
     }
     const settles = decoded.eventName === 'TradeSettled' || decoded.eventName === 'WindowSettled';
     if (settles && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber as bigint);
+    const reasonName = typeof args.reason === 'string' ? errorNames.get(args.reason as Hex) : undefined;
     w.events.push({
       name: decoded.eventName,
       blockNumber: (log.blockNumber as bigint).toString(),
       logIndex: log.logIndex as number,
       transactionHash: log.transactionHash as string,
       args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, stringify(v)])),
+      ...(reasonName === undefined ? {} : { reasonName }),
     });
   }
   for (const [windowId, w] of windows) {

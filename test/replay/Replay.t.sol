@@ -5,18 +5,29 @@ import {EnergyMarket} from "../../src/EnergyMarket.sol";
 import {EnergyToken} from "../../src/EnergyToken.sol";
 import {ProsumerRegistry} from "../../src/ProsumerRegistry.sol";
 import {IEnergyMarket} from "../../src/interfaces/IEnergyMarket.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {Test} from "forge-std/Test.sol";
 
 /// @notice Auditor replay: re-executes every window of an event export on a fresh market and asserts the
 /// same clearing price, trades, statuses, reasons and token movements as recorded.
 /// Run: make replay FILE=export.json (the export is turned into a plan by keeper/scripts/replay-plan.ts).
+/// Signed orders: a placed one is an `OrderPlaced` like any other (replayed with `placeOrder`); a rejected one
+/// (`SignedOrderRejected`) is never placed, and what the replayed book can tell about its reason is re-checked
+/// (`_checkRejection`, docs/auditors.md).
 contract ReplayTest is Test {
+    uint8 internal constant PLACE = 0;
+    uint8 internal constant CANCEL = 1;
+    uint8 internal constant REJECTED = 2;
+
     struct Action {
-        uint8 kind; // 0 place, 1 cancel
+        uint8 kind; // PLACE, CANCEL or REJECTED (a signed order that was skipped)
         address prosumer;
         uint8 side;
         uint256 energyWh;
         uint256 price;
+        uint256 nonce; // REJECTED: the nonce the order was signed with
+        bytes4 reason; // REJECTED: the selector of the error that made the market skip it
+        bool beforeOpen; // REJECTED: recorded before the window's WindowOpened
     }
 
     struct Reading {
@@ -94,12 +105,34 @@ contract ReplayTest is Test {
 
     function _replayWindow(WindowPlan memory w, uint256 d) internal {
         string memory label = string.concat("window ", vm.toString(w.windowId), ": ");
-        assertTrue(w.opened, string.concat(label, "export must start at WindowOpened"));
+        if (!w.opened) {
+            // Only signed orders for a window that was never opened (in the export) can name it.
+            assertTrue(!w.cleared && !w.settled, string.concat(label, "export must start at WindowOpened"));
+            for (uint256 i; i < w.actions.length; ++i) {
+                assertEq(
+                    w.actions[i].kind, REJECTED, string.concat(label, "export must start at WindowOpened")
+                );
+                _checkRejection(w.windowId, w.actions[i], false, label);
+            }
+            return;
+        }
         vm.warp(w.windowId);
         assertEq(market.openWindow(), w.windowId, string.concat(label, "window id"));
+        // Set by a rejection that says ordering was over (WindowNotOpen after the opening, OrderingClosed).
+        bool orderingOver;
         for (uint256 i; i < w.actions.length; ++i) {
             Action memory a = w.actions[i];
-            if (a.kind == 0) {
+            if (a.kind == REJECTED) {
+                orderingOver = _checkRejection(w.windowId, a, true, label) || orderingOver;
+                continue;
+            }
+            assertFalse(
+                orderingOver,
+                string.concat(
+                    label, "an order placed or cancelled after a rejection for WindowNotOpen/OrderingClosed"
+                )
+            );
+            if (a.kind == PLACE) {
                 IEnergyMarket.Side side = IEnergyMarket.Side(a.side);
                 address hint = market.findHint(w.windowId, side, a.price);
                 vm.prank(a.prosumer);
@@ -145,6 +178,87 @@ contract ReplayTest is Test {
         }
         vm.warp(market.settleReadyAt(w.windowId));
         _settleAndCompare(w, label);
+    }
+
+    /// @dev A rejected signed order (`SignedOrderRejected`) at its place in the replay: it is never placed. Its
+    /// reason must be one of the selectors the market can name, in the order of its checks (`placeOrdersBySig`):
+    /// 0x00000000 (a side that is neither Buy nor Sell), ZeroEnergy, EnergyOutOfRange, ZeroPrice, PriceOutOfRange,
+    /// WindowNotOpen, OrderingClosed, EnforcedPause, NotRegistered, AlreadyHasOrder, PlacementLimitReached,
+    /// InvalidNonce, InvalidSignature. Re-checked against the replayed book where it can tell (`windowOpen`: the
+    /// window is open in the replay and the rejection came after WindowOpened):
+    /// - before WindowOpened (or in a window never opened) only a field check or WindowNotOpen can fail;
+    /// - AlreadyHasOrder: the prosumer has a live order;
+    /// - PlacementLimitReached: it has none and has used every placement;
+    /// - InvalidNonce: it has none, and the signed nonce is not `orderNonce`;
+    /// - InvalidSignature: it has none, and the signed nonce is `orderNonce` (the nonce is checked first);
+    /// - all four: the prosumer has a prosumer ID (registration is checked before them);
+    /// - WindowNotOpen (after the opening) and OrderingClosed: ordering was over (returns true: no order may be
+    ///   placed or cancelled after it).
+    /// The signed fields, the signature, pauses and registrations are not in the export: the field errors,
+    /// EnforcedPause and NotRegistered are checked for being known selectors only.
+    function _checkRejection(uint256 windowId, Action memory a, bool windowOpen, string memory label)
+        internal
+        view
+        returns (bool orderingOver)
+    {
+        bytes4 r = a.reason;
+        string memory what = string.concat(
+            label, "rejected signed order of ", vm.toString(a.prosumer), " (", vm.toString(r), "): "
+        );
+        bool fieldError = r == bytes4(0) || r == IEnergyMarket.ZeroEnergy.selector
+            || r == IEnergyMarket.EnergyOutOfRange.selector || r == IEnergyMarket.ZeroPrice.selector
+            || r == IEnergyMarket.PriceOutOfRange.selector;
+        bool known = fieldError || r == IEnergyMarket.WindowNotOpen.selector
+            || r == IEnergyMarket.OrderingClosed.selector || r == Pausable.EnforcedPause.selector
+            || r == IEnergyMarket.NotRegistered.selector || r == IEnergyMarket.AlreadyHasOrder.selector
+            || r == IEnergyMarket.PlacementLimitReached.selector || r == IEnergyMarket.InvalidNonce.selector
+            || r == IEnergyMarket.InvalidSignature.selector;
+        assertTrue(known, string.concat(what, "unknown reason"));
+        if (!windowOpen || a.beforeOpen) {
+            assertTrue(
+                fieldError || r == IEnergyMarket.WindowNotOpen.selector,
+                string.concat(
+                    what, "before the window was opened only a field check or WindowNotOpen can fail"
+                )
+            );
+            return false;
+        }
+        if (r == IEnergyMarket.WindowNotOpen.selector || r == IEnergyMarket.OrderingClosed.selector) {
+            return true;
+        }
+        bool pastRegistration = r == IEnergyMarket.AlreadyHasOrder.selector
+            || r == IEnergyMarket.PlacementLimitReached.selector || r == IEnergyMarket.InvalidNonce.selector
+            || r == IEnergyMarket.InvalidSignature.selector;
+        // These come after the registration check: the prosumer had an ID (the replay registers every such one).
+        if (pastRegistration) {
+            assertTrue(
+                registry.isRegistered(a.prosumer), string.concat(what, "the prosumer has no prosumer ID")
+            );
+        }
+        (,,,, bool live) = market.getOrder(windowId, a.prosumer);
+        uint256 placements = market.orderNonce(windowId, a.prosumer);
+        if (r == IEnergyMarket.AlreadyHasOrder.selector) {
+            assertTrue(live, string.concat(what, "the prosumer has no live order in the replayed book"));
+        } else if (r == IEnergyMarket.PlacementLimitReached.selector) {
+            assertFalse(live, string.concat(what, "the prosumer has a live order in the replayed book"));
+            assertEq(
+                placements,
+                market.MAX_PLACEMENTS_PER_WINDOW(),
+                string.concat(what, "placements left in the replay")
+            );
+        } else if (r == IEnergyMarket.InvalidNonce.selector) {
+            assertFalse(live, string.concat(what, "the prosumer has a live order in the replayed book"));
+            assertLt(placements, market.MAX_PLACEMENTS_PER_WINDOW(), string.concat(what, "no placement left"));
+            assertNotEq(
+                a.nonce, placements, string.concat(what, "the signed nonce is the replayed orderNonce")
+            );
+        } else if (r == IEnergyMarket.InvalidSignature.selector) {
+            assertFalse(live, string.concat(what, "the prosumer has a live order in the replayed book"));
+            assertLt(placements, market.MAX_PLACEMENTS_PER_WINDOW(), string.concat(what, "no placement left"));
+            assertEq(
+                a.nonce, placements, string.concat(what, "the signed nonce is not the replayed orderNonce")
+            );
+        }
     }
 
     function _settleAndCompare(WindowPlan memory w, string memory label) internal {
