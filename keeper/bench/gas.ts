@@ -14,6 +14,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import {
+  BaseError,
+  ContractFunctionRevertedError,
   createPublicClient,
   encodeDeployData,
   encodeFunctionData,
@@ -109,6 +111,8 @@ export interface HostileRow {
   side: 'buy' | 'sell';
   hint: string;
   gasUsed: number;
+  /** Placed, or refused with the named error (a reverted receipt: its gasUsed is what the sender paid). */
+  outcome: 'placed' | 'HintTooFar';
 }
 /** A batch operation measured at two sizes: receipts and the smallest gas limit that lets it succeed. */
 export interface BatchRow {
@@ -251,6 +255,13 @@ class Rpc {
 
   /** One ordinary transaction, mined alone in a block (automine). Returns its receipt. */
   async send(tx: Tx, gas: bigint = MEASURE_GAS): Promise<Receipt> {
+    const receipt = await this.sendMined(tx, gas);
+    if (receipt.status !== '0x1') throw new Error(`transaction ${receipt.transactionHash} reverted`);
+    return receipt;
+  }
+
+  /** Sends `tx` and returns its receipt, reverted or not. */
+  async sendMined(tx: Tx, gas: bigint = MEASURE_GAS): Promise<Receipt> {
     const hash = (await this.call('eth_sendTransaction', this.txParams(tx, gas))) as Hex;
     // Automine mines right after the transaction enters the pool; the receipt may lag the hash a little.
     let receipt: Receipt | null = null;
@@ -259,7 +270,6 @@ class Rpc {
       receipt = (await this.call('eth_getTransactionReceipt', hash)) as Receipt | null;
       if (tries > 400) throw new Error(`transaction ${hash} not mined`);
     }
-    if (receipt.status !== '0x1') throw new Error(`transaction ${hash} reverted`);
     return receipt;
   }
 
@@ -418,7 +428,8 @@ async function setupBench(url: string) {
     });
     return { status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
   };
-  /** Places orders in price order (best first), a block at a time, each hinted at the previous block's last. */
+  /** Places orders in price order (best first), a block at a time, each hinted at the order before it (mined
+   * before it: a block keeps the sending order), so no placement walks (a walk is bounded: `HintTooFar`). */
   const placeSorted = async (
     w: bigint,
     sides: { side: Side; orders: { who: Address; energy: bigint; price: bigint }[]; after: Address }[],
@@ -427,8 +438,10 @@ async function setupBench(url: string) {
     for (let start = 0; start < longest; start += ORDERS_PER_BLOCK) {
       const txs: Tx[] = [];
       for (const s of sides) {
-        const hint = start === 0 ? s.after : (s.orders[start - 1]?.who ?? ZERO);
-        for (const o of s.orders.slice(start, start + ORDERS_PER_BLOCK)) {
+        for (let i = start; i < Math.min(start + ORDERS_PER_BLOCK, s.orders.length); i++) {
+          const o = s.orders[i];
+          if (o === undefined) continue;
+          const hint = i === 0 ? s.after : (s.orders[i - 1]?.who ?? ZERO);
           txs.push(placeTx(o.who, w, s.side, o.energy, o.price, hint));
         }
       }
@@ -563,10 +576,46 @@ async function runClassic(options: BenchOptions, log: (m: string) => void): Prom
 
     // ---------------------------------------------------------- 2. hostile hints at the largest book
     const hostileRows: HostileRow[] = [];
+    const MAX_HINT_WALK = Number(
+      await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'MAX_HINT_WALK' }),
+    );
+    const MAX_PLACEMENTS = Number(
+      await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'MAX_PLACEMENTS_PER_WINDOW' }),
+    );
+    const findHint = (side: Side, price: bigint) =>
+      client.readContract({ address: market, abi: energyMarketAbi, functionName: 'findHint', args: [w1, side, price] });
+    /** The error `placeOrder` would revert with now (undefined: it would succeed), from an eth_call. */
+    const refusalOf = async (who: Address, side: Side, price: bigint, hint: Address) => {
+      try {
+        const args = [w1, side, 1000n, price, hint] as const;
+        await client.simulateContract({ address: market, abi: energyMarketAbi, functionName: 'placeOrder', args, account: who });
+        return undefined;
+      } catch (error) {
+        const reverted = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : null;
+        if (reverted instanceof ContractFunctionRevertedError) return reverted.data?.errorName ?? 'unknown error';
+        throw error;
+      }
+    };
+    /** One hostile placement as a real transaction (placed, then cancelled; or refused with HintTooFar). */
+    const measureHostile = async (side: Side, label: string, who: Address, price: bigint, hint: Address) => {
+      const refusal = await refusalOf(who, side, price, hint);
+      if (refusal !== undefined && refusal !== 'HintTooFar') throw new Error(`${label}: placeOrder fails ${refusal}`);
+      const receipt = await rpc.sendMined(placeTx(who, w1, side, 1000n, price, hint));
+      const placed = receipt.status === '0x1';
+      if (placed !== (refusal === undefined)) throw new Error(`${label}: receipt and eth_call disagree`);
+      const row: HostileRow = {
+        side: side === BUY ? 'buy' : 'sell',
+        hint: label,
+        gasUsed: Number(BigInt(receipt.gasUsed)),
+        outcome: placed ? 'placed' : 'HintTooFar',
+      };
+      hostileRows.push(row);
+      if (placed) await rpc.send(cancelTx(who, w1));
+    };
     {
       const n = owners[BUY].length;
       const mid = Math.floor(n / 2) - 1;
-      const measurers = await newAccounts(12);
+      const measurers = await newAccounts(18);
       for (const side of [BUY, SELL] as const) {
         const other = side === BUY ? SELL : BUY;
         const price = after(side, mid);
@@ -588,19 +637,43 @@ async function runClassic(options: BenchOptions, log: (m: string) => void): Prom
         for (const [label, hint] of hints) {
           const who = measurers.pop();
           if (who === undefined) throw new Error('out of accounts');
-          const { gasUsed } = await rpc.measure(placeTx(who, w1, side, 1000n, price, hint));
-          hostileRows.push({ side: side === BUY ? 'buy' : 'sell', hint: label, gasUsed });
-          await rpc.send(cancelTx(who, w1));
+          await measureHostile(side, label, who, price, hint);
         }
-        // The hinted prosumer cancels and re-places at the far end of the book; the hint now walks back n/2.
+        // The hinted prosumer cancels and re-places at the far end of the book: its old node is still the start.
         const tail = owners[side][n - 1] ?? ZERO;
         await rpc.send(cancelTx(correct, w1));
         await rpc.send(placeTx(correct, w1, side, 1000n, after(side, n - 1, 3n), tail));
         const who = measurers.pop();
         if (who === undefined) throw new Error('out of accounts');
-        const { gasUsed } = await rpc.measure(placeTx(who, w1, side, 1000n, price, correct));
-        const hint = 'hinted owner cancelled, re-placed at the far end';
-        hostileRows.push({ side: side === BUY ? 'buy' : 'sell', hint, gasUsed });
+        await measureHostile(side, 'hinted owner cancelled, re-placed at the far end', who, price, correct);
+
+        // The worst placement: at an untouched place (3/8 of the book), MAX_HINT_WALK orders placed after the
+        // hinted order since the hint was read, the hinted owner re-placed as often as it may (all its nodes are
+        // read), and the placer re-places (a node of its own). One more node in between: HintTooFar.
+        const k = Math.floor((3 * n) / 8);
+        const place = after(side, k);
+        const hinted = owners[side][k] ?? ZERO;
+        let previous = hinted;
+        for (const drifter of await newAccounts(MAX_HINT_WALK)) {
+          await rpc.send(placeTx(drifter, w1, side, 1000n, place, previous));
+          previous = drifter;
+        }
+        for (let moves = 1; moves < MAX_PLACEMENTS; moves++) {
+          await rpc.send(cancelTx(hinted, w1));
+          const far = after(side, n - 1, 3n + BigInt(moves));
+          await rpc.send(placeTx(hinted, w1, side, 1000n, far, await findHint(side, far)));
+        }
+        const replacer = measurers.pop();
+        if (replacer === undefined) throw new Error('out of accounts');
+        const far = after(side, n - 1, 2n);
+        await rpc.send(placeTx(replacer, w1, side, 1000n, far, await findHint(side, far)));
+        await rpc.send(cancelTx(replacer, w1));
+        const worst = `worst placed: re-placement, hinted owner re-placed ${MAX_PLACEMENTS - 1} times, ` +
+          `${MAX_HINT_WALK} orders placed since the hint was read`;
+        await measureHostile(side, worst, replacer, place, hinted);
+        const next = measurers.pop();
+        if (next === undefined) throw new Error('out of accounts');
+        await measureHostile(side, `${MAX_HINT_WALK + 1} nodes since the hint was read`, next, place, hinted);
       }
       log(`hostile hints measured at ${n} per side (${elapsed()})`);
     }
@@ -1226,13 +1299,13 @@ function render(
   }
   out.push('');
   const n = books[books.length - 1] ?? 0;
-  out.push(`| placeOrder at a mid-book price, ${fmt(n)} orders per side: hint | buy | sell |`);
-  out.push('|---|---:|---:|');
+  out.push(`| placeOrder at a mid-book price, ${fmt(n)} orders per side: hint | outcome | buy | sell |`);
+  out.push('|---|---|---:|---:|');
   for (const hint of [...new Set(hostile.map((r) => r.hint))]) {
-    const cell = (side: string) => hostile.find((r) => r.hint === hint && r.side === side)?.gasUsed;
-    const show = (g: number | undefined) =>
-      g === undefined ? '' : `${fmt(g)}${BigInt(g) > TX_GAS_CAP ? ' (over the 16,777,216 cap)' : ''}`;
-    out.push(`| ${hint} | ${show(cell('buy'))} | ${show(cell('sell'))} |`);
+    const cell = (side: string) => hostile.find((r) => r.hint === hint && r.side === side);
+    const outcomes = [...new Set(hostile.filter((r) => r.hint === hint).map((r) => r.outcome))].join(' / ');
+    const show = (row: HostileRow | undefined) => (row === undefined ? '' : fmt(row.gasUsed));
+    out.push(`| ${hint} | ${outcomes} | ${show(cell('buy'))} | ${show(cell('sell'))} |`);
   }
   out.push('');
   const [s1, s2] = options.batches;

@@ -184,14 +184,15 @@ contract ReplayTest is Test {
     /// reason must be one of the selectors the market can name, in the order of its checks (`placeOrdersBySig`):
     /// 0x00000000 (a side that is neither Buy nor Sell), ZeroEnergy, EnergyOutOfRange, ZeroPrice, PriceOutOfRange,
     /// WindowNotOpen, OrderingClosed, EnforcedPause, NotRegistered, AlreadyHasOrder, PlacementLimitReached,
-    /// InvalidNonce, InvalidSignature. Re-checked against the replayed book where it can tell (`windowOpen`: the
+    /// InvalidNonce, InvalidSignature, HintTooFar. Re-checked against the replayed book where it can tell (`windowOpen`: the
     /// window is open in the replay and the rejection came after WindowOpened):
     /// - before WindowOpened (or in a window never opened) only a field check or WindowNotOpen can fail;
     /// - AlreadyHasOrder: the prosumer has a live order;
     /// - PlacementLimitReached: it has none and has used every placement;
     /// - InvalidNonce: it has none, and the signed nonce is not `orderNonce`;
-    /// - InvalidSignature: it has none, and the signed nonce is `orderNonce` (the nonce is checked first);
-    /// - all four: the prosumer has a prosumer ID (registration is checked before them);
+    /// - InvalidSignature and HintTooFar: it has none, and the signed nonce is `orderNonce` (the nonce is checked
+    ///   first; the hint is not in the export, so how far it was is not re-checked);
+    /// - all five: the prosumer has a prosumer ID (registration is checked before them);
     /// - WindowNotOpen (after the opening) and OrderingClosed: ordering was over (returns true: no order may be
     ///   placed or cancelled after it).
     /// The signed fields, the signature, pauses and registrations are not in the export: the field errors,
@@ -212,7 +213,7 @@ contract ReplayTest is Test {
             || r == IEnergyMarket.OrderingClosed.selector || r == Pausable.EnforcedPause.selector
             || r == IEnergyMarket.NotRegistered.selector || r == IEnergyMarket.AlreadyHasOrder.selector
             || r == IEnergyMarket.PlacementLimitReached.selector || r == IEnergyMarket.InvalidNonce.selector
-            || r == IEnergyMarket.InvalidSignature.selector;
+            || r == IEnergyMarket.InvalidSignature.selector || r == IEnergyMarket.HintTooFar.selector;
         assertTrue(known, string.concat(what, "unknown reason"));
         if (!windowOpen || a.beforeOpen) {
             assertTrue(
@@ -228,7 +229,7 @@ contract ReplayTest is Test {
         }
         bool pastRegistration = r == IEnergyMarket.AlreadyHasOrder.selector
             || r == IEnergyMarket.PlacementLimitReached.selector || r == IEnergyMarket.InvalidNonce.selector
-            || r == IEnergyMarket.InvalidSignature.selector;
+            || r == IEnergyMarket.InvalidSignature.selector || r == IEnergyMarket.HintTooFar.selector;
         // These come after the registration check: the prosumer had an ID (the replay registers every such one).
         if (pastRegistration) {
             assertTrue(
@@ -252,7 +253,7 @@ contract ReplayTest is Test {
             assertNotEq(
                 a.nonce, placements, string.concat(what, "the signed nonce is the replayed orderNonce")
             );
-        } else if (r == IEnergyMarket.InvalidSignature.selector) {
+        } else if (r == IEnergyMarket.InvalidSignature.selector || r == IEnergyMarket.HintTooFar.selector) {
             assertFalse(live, string.concat(what, "the prosumer has a live order in the replayed book"));
             assertLt(placements, market.MAX_PLACEMENTS_PER_WINDOW(), string.concat(what, "no placement left"));
             assertEq(
