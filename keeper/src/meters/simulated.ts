@@ -27,6 +27,13 @@ export interface EnergyBalance {
   exportWh: bigint;
 }
 
+export interface EnergyFlows extends EnergyBalance {
+  productionWh: bigint;
+  consumptionWh: bigint;
+  /** Energy into the battery (negative: out of it). */
+  batteryWh: bigint;
+}
+
 export class SimulatedMeters implements MeterSource {
   readonly name = 'simulated';
 
@@ -49,6 +56,16 @@ export class SimulatedMeters implements MeterSource {
   }
 
   private balance(windowId: bigint, windowDuration: number, p: ProsumerContext, noisy: boolean): EnergyBalance {
+    const f = this.flows(windowId, windowDuration, p, noisy);
+    return { importWh: f.importWh, exportWh: f.exportWh };
+  }
+
+  /**
+   * The window's energy flows: PV production, household consumption, the battery's share (positive while
+   * charging) and the resulting grid import/export. `noisy` adds the weather and load noise of a measurement;
+   * without it the figures are the forecast.
+   */
+  flows(windowId: bigint, windowDuration: number, p: ProsumerContext, noisy: boolean): EnergyFlows {
     const hour = this.hourOf(windowId, windowDuration);
     const base = 250 + 400 * unit(this.seed, p.account, 0n, 'base');
     const cloud = noisy ? 0.75 + 0.25 * unit(this.seed, p.account, windowId, 'cloud') : 0.875;
@@ -57,10 +74,15 @@ export class SimulatedMeters implements MeterSource {
     const load = loadW(hour, base) * noise;
     // The battery smooths the net flow by up to its power (charging from surplus, discharging into deficit).
     const battery = Number(p.batteryPowerW) * 0.3;
-    let net = pv - load;
-    net = net > 0 ? Math.max(0, net - battery) : Math.min(0, net + battery);
+    const raw = pv - load;
+    const net = raw > 0 ? Math.max(0, raw - battery) : Math.min(0, raw + battery);
     const scale = windowDuration / 3600;
     const wh = (w: number) => BigInt(Math.round(Math.abs(w) * scale));
-    return net >= 0 ? { importWh: 0n, exportWh: wh(net) } : { importWh: wh(net), exportWh: 0n };
+    return {
+      productionWh: wh(pv),
+      consumptionWh: wh(load),
+      batteryWh: BigInt(Math.round((raw - net) * scale)),
+      ...(net >= 0 ? { importWh: 0n, exportWh: wh(net) } : { importWh: wh(net), exportWh: 0n }),
+    };
   }
 }
