@@ -47,29 +47,38 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
 
 const POST_ROUTES: Record<string, Kind> = { '/v1/orders': 'order', '/v1/cancels': 'cancel', '/v1/permits': 'permit' };
 
+async function accept(relayer: Relayer, kind: Kind, req: IncomingMessage, res: ServerResponse, maxBody: number): Promise<void> {
+  const text = await readBody(req, maxBody); // read (bounded) first, so the connection stays usable
+  const type = String(req.headers['content-type'] ?? '');
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new Refusal(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as content-type: application/json');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Refusal(400, 'MALFORMED_JSON', 'the body is not valid JSON');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new Refusal(400, 'INVALID_BODY', 'the body must be a JSON object');
+  }
+  const id = await relayer.submit(kind, body);
+  return send(res, 202, { id, status: 'queued' });
+}
+
 async function handle(relayer: Relayer, req: IncomingMessage, res: ServerResponse, maxBody: number): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://relayer');
   const path = url.pathname;
   const kind = POST_ROUTES[path];
-  if (kind) {
-    if (req.method !== 'POST') throw new Refusal(405, 'METHOD_NOT_ALLOWED', `${path} takes POST`);
-    const type = String(req.headers['content-type'] ?? '');
-    if (!/^application\/json\s*(;|$)/i.test(type)) {
-      throw new Refusal(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as content-type: application/json');
-    }
-    const text = await readBody(req, maxBody);
-    let body: unknown;
+  if (kind && req.method === 'POST') {
     try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Refusal(400, 'MALFORMED_JSON', 'the body is not valid JSON');
+      return await accept(relayer, kind, req, res, maxBody);
+    } catch (error) {
+      relayer.refused(kind);
+      throw error;
     }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new Refusal(400, 'INVALID_BODY', 'the body must be a JSON object');
-    }
-    const id = await relayer.submit(kind, body);
-    return send(res, 202, { id, status: 'queued' });
   }
+  if (kind) throw new Refusal(405, 'METHOD_NOT_ALLOWED', `${path} takes POST`);
   if (req.method !== 'GET') throw new Refusal(405, 'METHOD_NOT_ALLOWED', `${path} takes GET`);
   if (path === '/v1/info') {
     const i = relayer.info;

@@ -205,18 +205,18 @@ export class Relayer {
 
   /** Verifies, journals (fsync) and queues; returns the id. Throws a Refusal. */
   async submit(kind: Kind, body: unknown): Promise<Hex> {
-    try {
-      const id = await this.accept(kind, body);
-      if (kind === 'order') this.metrics.orders.inc({ result: 'accepted' });
-      this.metrics.requests.inc({ kind, result: 'accepted' });
-      this.metrics.queueDepth.set(this.store.depth);
-      if (this.store.queued('order').length >= this.settings.relayBatch) this.wake?.();
-      return id;
-    } catch (error) {
-      if (kind === 'order') this.metrics.orders.inc({ result: 'refused' });
-      this.metrics.requests.inc({ kind, result: 'refused' });
-      throw error;
-    }
+    const id = await this.accept(kind, body);
+    if (kind === 'order') this.metrics.orders.inc({ result: 'accepted' });
+    this.metrics.requests.inc({ kind, result: 'accepted' });
+    this.metrics.queueDepth.set(this.store.depth);
+    if (this.store.queued('order').length >= this.settings.relayBatch) this.wake?.();
+    return id;
+  }
+
+  /** Counts a request of `kind` that was not accepted (any 4xx or 5xx answer). */
+  refused(kind: Kind): void {
+    if (kind === 'order') this.metrics.orders.inc({ result: 'refused' });
+    this.metrics.requests.inc({ kind, result: 'refused' });
   }
 
   private async accept(kind: Kind, body: unknown): Promise<Hex> {

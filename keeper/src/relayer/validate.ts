@@ -59,7 +59,8 @@ export const permitRequest = z
     r: bytes32.optional(),
     s: bytes32.optional(),
   })
-  .refine((p) => (p.signature !== undefined) !== (p.v !== undefined && p.r !== undefined && p.s !== undefined), {
+  .refine((p) => (p.signature === undefined) === (p.v !== undefined && p.r !== undefined && p.s !== undefined) &&
+    (p.signature === undefined || (p.v === undefined && p.r === undefined && p.s === undefined)), {
     message: 'give either "signature" or all of "v", "r", "s"',
     path: ['signature'],
   });
