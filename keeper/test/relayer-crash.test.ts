@@ -3,7 +3,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestClient, http, parseEventLogs, type Address, type Hash } from 'viem';
+import { createPublicClient, createTestClient, http, parseEventLogs, type Address, type Hash } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi } from '../src/abi.js';
@@ -33,7 +33,10 @@ describe('relayer: kill -9 and restart', () => {
       'relayer listening',
       async () => {
         if (proc.child.exitCode !== null) throw new Error(`keeper exited: ${proc.output()}`);
-        return fetch(`${base}/v1/info`).then((r) => r.ok, () => false);
+        return fetch(`${base}/v1/info`).then(
+          (r) => r.ok,
+          () => false,
+        );
       },
       60_000,
       100,
@@ -56,7 +59,8 @@ describe('relayer: kill -9 and restart', () => {
 
   beforeAll(async () => {
     f = await setupMarket({ prosumers: 12, gasless: true, startHour: 11 });
-    reader = new MarketReader(f.publicClient as never, f.deployment.market);
+    const chain = makeChain(f.anvil.chainId, f.anvil.url);
+    reader = new MarketReader(createPublicClient({ chain, transport: http(f.anvil.url) }), f.deployment.market);
     dir = await mkdtemp(path.join(tmpdir(), 'relayer-crash-'));
     journal = path.join(dir, 'journal.jsonl');
     const [relayerPort, metricsPort] = [await freePort(), await freePort()];
@@ -106,14 +110,26 @@ describe('relayer: kill -9 and restart', () => {
       const all = await Promise.all(ids.map((_, i) => statusOf(w0, i)));
       return all.every((s) => s.body.status === 'placed') && all;
     });
-    statuses.forEach((s, i) => expect(s.body).toMatchObject({ id: ids[i], status: 'placed', txHash: expect.stringMatching(/^0x/) }));
+    statuses.forEach((s, i) =>
+      expect(s.body).toMatchObject({ id: ids[i], status: 'placed', txHash: expect.stringMatching(/^0x/) }),
+    );
     // Batches of at most 4 (RELAY_BATCH), each order placed once.
     const perTx = new Map<string, number>();
     for (const s of statuses) perTx.set(s.body.txHash!, (perTx.get(s.body.txHash!) ?? 0) + 1);
     expect([...perTx.values()].every((n) => n <= 4)).toBe(true);
-    const placed = (await marketEvents(f, 'OrderPlaced')) as unknown as { args: { windowId: bigint; prosumer: Address } }[];
-    expect(placed.filter((e) => e.args.windowId === w0).map((e) => e.args.prosumer).sort()).toEqual(
-      f.prosumers.slice(0, 10).map((p) => p.address).sort(),
+    const placed = (await marketEvents(f, 'OrderPlaced')) as unknown as {
+      args: { windowId: bigint; prosumer: Address };
+    }[];
+    expect(
+      placed
+        .filter((e) => e.args.windowId === w0)
+        .map((e) => e.args.prosumer)
+        .sort(),
+    ).toEqual(
+      f.prosumers
+        .slice(0, 10)
+        .map((p) => p.address)
+        .sort(),
     );
     expect((await reader.window(w0)).orderCount).toBe(10n);
     // The queue has room again.
@@ -130,7 +146,11 @@ describe('relayer: kill -9 and restart', () => {
       const [a, b] = [await reader.window(w0), await reader.window(w1)];
       return a.status === 'Cleared' && b.status === 'Open';
     });
-    const test = createTestClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), mode: 'anvil' });
+    const test = createTestClient({
+      chain: makeChain(f.anvil.chainId, f.anvil.url),
+      transport: http(f.anvil.url),
+      mode: 'anvil',
+    });
     await test.setAutomine(false);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -152,7 +172,9 @@ describe('relayer: kill -9 and restart', () => {
     const inFlight = block.transactions.find((t) => t.from.toLowerCase() === keeper.toLowerCase());
     expect(inFlight).toBeDefined();
     const receipt = await f.publicClient.getTransactionReceipt({ hash: inFlight!.hash });
-    const minedAfterDeath = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'OrderPlaced' }).map((e) => e.args.prosumer);
+    const minedAfterDeath = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'OrderPlaced' }).map(
+      (e) => e.args.prosumer,
+    );
     expect(minedAfterDeath.length).toBeGreaterThan(0);
 
     await start({ RELAY_INTERVAL_MS: '300', RELAY_BATCH: '50' });

@@ -12,8 +12,16 @@ export interface OrderFields {
   nonce: bigint;
 }
 
-async function domainOf(f: Fixture, address: Address, abi: typeof energyMarketAbi | typeof energyTokenAbi): Promise<TypedDataDomain> {
-  const [, name, version, chainId, verifyingContract] = await f.publicClient.readContract({ address, abi, functionName: 'eip712Domain' });
+async function domainOf(
+  f: Fixture,
+  address: Address,
+  abi: typeof energyMarketAbi | typeof energyTokenAbi,
+): Promise<TypedDataDomain> {
+  const [, name, version, chainId, verifyingContract] = await f.publicClient.readContract({
+    address,
+    abi,
+    functionName: 'eip712Domain',
+  });
   return { name, version, chainId: Number(chainId), verifyingContract };
 }
 
@@ -31,7 +39,12 @@ export async function signOrder(f: Fixture, p: Prosumer, o: OrderFields, signer:
 }
 
 /** The JSON body of POST /v1/orders. */
-export async function orderBody(f: Fixture, p: Prosumer, o: OrderFields, signer: Prosumer = p): Promise<Record<string, string>> {
+export async function orderBody(
+  f: Fixture,
+  p: Prosumer,
+  o: OrderFields,
+  signer: Prosumer = p,
+): Promise<Record<string, string>> {
   return {
     prosumer: p.address,
     windowId: o.windowId.toString(),
@@ -43,7 +56,12 @@ export async function orderBody(f: Fixture, p: Prosumer, o: OrderFields, signer:
   };
 }
 
-export async function cancelBody(f: Fixture, p: Prosumer, windowId: bigint, nonce: bigint): Promise<Record<string, string>> {
+export async function cancelBody(
+  f: Fixture,
+  p: Prosumer,
+  windowId: bigint,
+  nonce: bigint,
+): Promise<Record<string, string>> {
   const signature = await p.account.signTypedData({
     domain: await marketDomain(f),
     types: CANCEL_TYPES,
@@ -60,7 +78,12 @@ export async function permitBody(
 ): Promise<Record<string, string>> {
   const spender = options.spender ?? f.deployment.market;
   const value = options.value ?? maxUint256;
-  const nonce = await f.publicClient.readContract({ address: f.deployment.token, abi: energyTokenAbi, functionName: 'nonces', args: [p.address] });
+  const nonce = await f.publicClient.readContract({
+    address: f.deployment.token,
+    abi: energyTokenAbi,
+    functionName: 'nonces',
+    args: [p.address],
+  });
   const signature = await p.account.signTypedData({
     domain: await tokenDomain(f),
     types: PERMIT_TYPES,
@@ -75,7 +98,12 @@ export interface Reply {
   body: Record<string, string>;
 }
 
-export async function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+export async function post(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const res = await fetch(`${base}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

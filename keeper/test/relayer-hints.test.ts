@@ -43,7 +43,10 @@ describe('batch hints', () => {
         for (const node of book) if (side === 0 ? node.price >= price : node.price <= price) last = node;
         return last;
       };
-      const hints = batchHints(batch, batch.map((o) => findHint(o.side, o.pricePerKWh)));
+      const hints = batchHints(
+        batch,
+        batch.map((o) => findHint(o.side, o.pricePerKWh)),
+      );
       const expected = batch.map((o) => insert(books[o.side], o.side, { prosumer: o.prosumer, price: o.pricePerKWh }));
       expect(hints).toEqual(expected);
     }

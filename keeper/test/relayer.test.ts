@@ -49,7 +49,14 @@ class FixedMeters implements MeterSource {
 
 /** Buyers 0-9 at 30..27 tokens/kWh (ties), sellers 10-19 at 18..22. */
 function orderOf(i: number, windowId: bigint): OrderFields {
-  if (i < BUYERS) return { windowId, side: 0, energyWh: 100n + 20n * BigInt(i), pricePerKWh: BigInt(30 - (i % 4)) * TOKEN, nonce: 0n };
+  if (i < BUYERS)
+    return {
+      windowId,
+      side: 0,
+      energyWh: 100n + 20n * BigInt(i),
+      pricePerKWh: BigInt(30 - (i % 4)) * TOKEN,
+      nonce: 0n,
+    };
   return { windowId, side: 1, energyWh: 150n, pricePerKWh: BigInt(18 + (i % 5)) * TOKEN, nonce: 0n };
 }
 /** Submission (= placement) order: interleaved, so the hints of a batch depend on its own earlier orders. */
@@ -69,15 +76,39 @@ describe('relayer', () => {
   let base: string;
   let journal: string;
   let dir: string;
-  const testClient = () => createTestClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), mode: 'anvil' });
-  const adminWallet = () => createWalletClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), account: f.admin });
+  const testClient = () =>
+    createTestClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), mode: 'anvil' });
+  const adminWallet = () =>
+    createWalletClient({
+      chain: makeChain(f.anvil.chainId, f.anvil.url),
+      transport: http(f.anvil.url),
+      account: f.admin,
+    });
   const market = () => f.deployment.market;
   const read = {
-    nonce: (w: bigint, p: Address) => f.publicClient.readContract({ address: market(), abi: energyMarketAbi, functionName: 'orderNonce', args: [w, p] }),
-    order: (w: bigint, p: Address) => f.publicClient.readContract({ address: market(), abi: energyMarketAbi, functionName: 'getOrder', args: [w, p] }),
-    balance: (p: Address) => f.publicClient.readContract({ address: f.deployment.token, abi: energyTokenAbi, functionName: 'balanceOf', args: [p] }),
+    nonce: (w: bigint, p: Address) =>
+      f.publicClient.readContract({
+        address: market(),
+        abi: energyMarketAbi,
+        functionName: 'orderNonce',
+        args: [w, p],
+      }),
+    order: (w: bigint, p: Address) =>
+      f.publicClient.readContract({ address: market(), abi: energyMarketAbi, functionName: 'getOrder', args: [w, p] }),
+    balance: (p: Address) =>
+      f.publicClient.readContract({
+        address: f.deployment.token,
+        abi: energyTokenAbi,
+        functionName: 'balanceOf',
+        args: [p],
+      }),
     allowance: (p: Address) =>
-      f.publicClient.readContract({ address: f.deployment.token, abi: energyTokenAbi, functionName: 'allowance', args: [p, market()] }),
+      f.publicClient.readContract({
+        address: f.deployment.token,
+        abi: energyTokenAbi,
+        functionName: 'allowance',
+        args: [p, market()],
+      }),
   };
   const metrics = async () => app.metrics.registry.metrics();
   const currentWindow = async () => {
@@ -85,7 +116,7 @@ describe('relayer', () => {
     return now - (now % HOUR);
   };
 
-  /** Sends placeOrdersBySig straight to the market (from the admin) and returns the decoded SignedOrderRejected reasons. */
+  /** Sends placeOrdersBySig straight to the market (from the admin); returns the SignedOrderRejected reasons. */
   async function straightToMarket(body: Record<string, string>): Promise<string[]> {
     const hash = await adminWallet().writeContract({
       address: market(),
@@ -108,7 +139,9 @@ describe('relayer', () => {
     });
     const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.status).toBe('success');
-    return parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'SignedOrderRejected' }).map((e) => reasonName(e.args.reason));
+    return parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: 'SignedOrderRejected' }).map((e) =>
+      reasonName(e.args.reason),
+    );
   }
 
   async function windowResult(w: bigint): Promise<WindowResult> {
@@ -124,11 +157,15 @@ describe('relayer', () => {
     const settled = events
       .filter((e) => e.args.windowId === w)
       .sort((a, b) => Number(a.args.tradeIndex - b.args.tradeIndex))
-      .map((e) => ({ status: STATUS[e.args.status] as Outcome['status'], reason: REASON[e.args.reason] as Outcome['reason'], cost: e.args.cost }));
+      .map((e) => ({
+        status: STATUS[e.args.status] as Outcome['status'],
+        reason: REASON[e.args.reason] as Outcome['reason'],
+        cost: e.args.cost,
+      }));
     return { price: window.clearingPrice, energy: window.clearedEnergyWh, trades, settled };
   }
 
-  /** What the settlement model expects for a cleared window: readings from the chain, spendable = min(balance, allowance). */
+  /** The settlement model's outcomes: readings from the chain, spendable = min(balance, allowance). */
   async function modelOutcomes(w: bigint, result: WindowResult): Promise<Outcome[]> {
     const readings = new Map<Address, { importWh: bigint; exportWh: bigint }>();
     const spendable = new Map<Address, bigint>();
@@ -175,7 +212,7 @@ describe('relayer', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('places gasless orders and permits; the window clears and settles like the same orders placed directly', async () => {
+  it('places gasless orders and permits; the window settles like the same orders placed directly', async () => {
     const w0 = f.start;
     const w1 = w0 + HOUR;
     const prosumers = f.prosumers.slice(0, N);
@@ -185,7 +222,11 @@ describe('relayer', () => {
     const deadline = (await f.now()) + 10n * HOUR;
     const permitIds: string[] = [];
     for (const [i, p] of prosumers.entries()) {
-      const reply = await post(base, '/v1/permits', await permitBody(f, p, { deadline, value: i === 0 ? 1n : maxUint256 }));
+      const reply = await post(
+        base,
+        '/v1/permits',
+        await permitBody(f, p, { deadline, value: i === 0 ? 1n : maxUint256 }),
+      );
       expect(reply.status).toBe(202);
       permitIds.push(reply.body.id!);
     }
@@ -215,7 +256,8 @@ describe('relayer', () => {
     // Orders: two batches of 10 (RELAY_BATCH), in submission order, all placed.
     const statuses = await Promise.all(SUBMISSION.map((i) => get(base, `/v1/orders/${w0}/${prosumers[i]!.address}`)));
     const txs = statuses.map((s) => s.body.txHash);
-    for (const s of statuses) expect(s.body).toMatchObject({ status: 'placed', blockNumber: expect.stringMatching(/^\d+$/) });
+    for (const s of statuses)
+      expect(s.body).toMatchObject({ status: 'placed', blockNumber: expect.stringMatching(/^\d+$/) });
     expect(new Set(txs.slice(0, 10)).size).toBe(1);
     expect(new Set(txs.slice(10)).size).toBe(1);
     expect(txs[0]).not.toBe(txs[10]);
@@ -280,7 +322,9 @@ describe('relayer', () => {
     expect(direct.settled).toEqual(expected1);
     expect(relayed).toEqual(direct);
     // All four settlement paths were exercised.
-    expect(new Set(relayed.settled.map((s) => s.reason))).toEqual(new Set(['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds']));
+    expect(new Set(relayed.settled.map((s) => s.reason))).toEqual(
+      new Set(['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds']),
+    );
   });
 
   it('refuses a forged and a replayed order at the API; the market skips them when sent straight to it', async () => {
@@ -296,7 +340,10 @@ describe('relayer', () => {
     const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
     const s = BigInt(`0x${highS.signature!.slice(66, 130)}`);
     const v = Number.parseInt(highS.signature!.slice(130), 16);
-    highS.signature = `${highS.signature!.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${(v === 27 ? 28 : 27).toString(16)}`;
+    highS.signature = `${highS.signature!.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${(v === 27
+      ? 28
+      : 27
+    ).toString(16)}`;
     expect(await post(base, '/v1/orders', highS)).toMatchObject({ status: 422, body: { code: 'INVALID_SIGNATURE' } });
     expect(await straightToMarket(forged)).toEqual(['InvalidSignature']);
     expect(await straightToMarket(altered)).toEqual(['InvalidSignature']);
@@ -319,21 +366,37 @@ describe('relayer', () => {
     const cancel = await post(base, '/v1/cancels', await cancelBody(f, X, w, 0n));
     expect(cancel.status).toBe(202);
     await relayer.flush();
-    expect((await get(base, `/v1/requests/${cancel.body.id}`)).body).toMatchObject({ kind: 'cancel', status: 'cancelled', txHash: expect.any(String) });
+    expect((await get(base, `/v1/requests/${cancel.body.id}`)).body).toMatchObject({
+      kind: 'cancel',
+      status: 'cancelled',
+      txHash: expect.any(String),
+    });
     expect((await read.order(w, X.address))[4]).toBe(false);
-    expect(await post(base, '/v1/orders', genuine)).toMatchObject({ status: 422, body: { code: 'INVALID_NONCE', expected: '1' } });
+    expect(await post(base, '/v1/orders', genuine)).toMatchObject({
+      status: 422,
+      body: { code: 'INVALID_NONCE', expected: '1' },
+    });
     expect(await straightToMarket(genuine)).toEqual(['InvalidNonce']);
     expect(await read.nonce(w, X.address)).toBe(1n);
     expect((await read.order(w, X.address))[4]).toBe(false);
     // A cancel replayed is refused too.
-    expect(await post(base, '/v1/cancels', await cancelBody(f, X, w, 0n))).toMatchObject({ status: 422, body: { code: 'NO_LIVE_ORDER' } });
+    expect(await post(base, '/v1/cancels', await cancelBody(f, X, w, 0n))).toMatchObject({
+      status: 422,
+      body: { code: 'NO_LIVE_ORDER' },
+    });
   });
 
   it('reports a front-run order rejected with its reason; the batch still places the others', async () => {
     const w = await currentWindow();
     const [A, B, C] = [f.prosumers[N + 2]!, f.prosumers[N + 3]!, f.prosumers[N + 4]!];
     const before = metricValue(await metrics(), 'keeper_relay_orders_total{result="rejected"}');
-    const o = (price: bigint, nonce = 0n): OrderFields => ({ windowId: w, side: 1, energyWh: 300n, pricePerKWh: price * TOKEN, nonce });
+    const o = (price: bigint, nonce = 0n): OrderFields => ({
+      windowId: w,
+      side: 1,
+      energyWh: 300n,
+      pricePerKWh: price * TOKEN,
+      nonce,
+    });
     expect((await post(base, '/v1/orders', await orderBody(f, A, o(21n)))).status).toBe(202);
     expect((await post(base, '/v1/orders', await orderBody(f, B, o(19n)))).status).toBe(202);
     expect((await post(base, '/v1/orders', await orderBody(f, C, o(20n)))).status).toBe(202);
@@ -362,13 +425,29 @@ describe('relayer', () => {
     const replace = await post(base, '/v1/orders', await orderBody(f, B, o(18n, 1n)));
     expect(replace.status).toBe(202); // accepted although B's order is live: its cancel is queued
     await testClient().setBalance({ address: B.address, value: parseEther('1') });
-    const wallet = createWalletClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), account: B.account });
+    const wallet = createWalletClient({
+      chain: makeChain(f.anvil.chainId, f.anvil.url),
+      transport: http(f.anvil.url),
+      account: B.account,
+    });
     await f.publicClient.waitForTransactionReceipt({
-      hash: await wallet.writeContract({ address: market(), abi: energyMarketAbi, functionName: 'cancelOrder', args: [w] }),
+      hash: await wallet.writeContract({
+        address: market(),
+        abi: energyMarketAbi,
+        functionName: 'cancelOrder',
+        args: [w],
+      }),
     });
     await relayer.flush();
-    expect((await get(base, `/v1/requests/${cancel.body.id}`)).body).toMatchObject({ status: 'rejected', reason: 'NoLiveOrder' });
-    expect((await get(base, `/v1/orders/${w}/${B.address}`)).body).toMatchObject({ id: replace.body.id, status: 'placed', nonce: '1' });
+    expect((await get(base, `/v1/requests/${cancel.body.id}`)).body).toMatchObject({
+      status: 'rejected',
+      reason: 'NoLiveOrder',
+    });
+    expect((await get(base, `/v1/orders/${w}/${B.address}`)).body).toMatchObject({
+      id: replace.body.id,
+      status: 'placed',
+      nonce: '1',
+    });
     expect(await read.order(w, B.address)).toEqual([1, 300n, 18n * TOKEN, 0n, true]);
     expect(metricValue(await metrics(), 'keeper_relay_orders_total{result="rejected"}')).toBe(before + 2);
   });
@@ -379,7 +458,11 @@ describe('relayer', () => {
     const good = await orderBody(f, P, { windowId: w, side: 0, energyWh: 100n, pricePerKWh: 20n * TOKEN, nonce: 0n });
     const signed = async (o: Partial<OrderFields>) =>
       orderBody(f, P, { windowId: w, side: 0, energyWh: 100n, pricePerKWh: 20n * TOKEN, nonce: 0n, ...o });
-    const expectCode = async (reply: Promise<{ status: number; body: Record<string, string> }>, status: number, code: string) => {
+    const expectCode = async (
+      reply: Promise<{ status: number; body: Record<string, string> }>,
+      status: number,
+      code: string,
+    ) => {
       const r = await reply;
       expect(r, code).toMatchObject({ status, body: { code, message: expect.any(String) } });
     };
@@ -392,9 +475,17 @@ describe('relayer', () => {
     await expectCode(post(base, '/v1/orders', { ...good, nonce: '-1' }), 400, 'INVALID_FIELD');
     await expectCode(post(base, '/v1/orders', { ...good, nonce: undefined }), 400, 'MISSING_FIELD');
     await expectCode(post(base, '/v1/orders', { ...good, hintPrev: zeroAddress }), 400, 'UNKNOWN_FIELD');
-    await expectCode(post(base, '/v1/orders', { ...good, pricePerKWh: (maxUint256 + 1n).toString() }), 400, 'NUMBER_TOO_LARGE');
+    await expectCode(
+      post(base, '/v1/orders', { ...good, pricePerKWh: (maxUint256 + 1n).toString() }),
+      400,
+      'NUMBER_TOO_LARGE',
+    );
     await expectCode(post(base, '/v1/orders', { ...good, pad: 'x'.repeat(20_000) }), 413, 'BODY_TOO_LARGE');
-    await expectCode(post(base, '/v1/orders', JSON.stringify(good), { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectCode(
+      post(base, '/v1/orders', JSON.stringify(good), { 'content-type': 'text/plain' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     await expectCode(get(base, '/v1/orders'), 405, 'METHOD_NOT_ALLOWED');
     await expectCode(get(base, '/v1/nothing'), 404, 'NOT_FOUND');
     await expectCode(get(base, `/v1/orders/${w}/${P.address}`), 404, 'NOT_FOUND');
@@ -409,18 +500,32 @@ describe('relayer', () => {
     await expectCode(post(base, '/v1/orders', await signed({ nonce: 1n })), 422, 'INVALID_NONCE');
     const deregistered = f.prosumers[N + 4]!; // deregistered in the previous test
     await expectCode(
-      post(base, '/v1/orders', await orderBody(f, deregistered, { windowId: w, side: 0, energyWh: 1n, pricePerKWh: 1n, nonce: 1n })),
+      post(
+        base,
+        '/v1/orders',
+        await orderBody(f, deregistered, { windowId: w, side: 0, energyWh: 1n, pricePerKWh: 1n, nonce: 1n }),
+      ),
       422,
       'NOT_REGISTERED',
     );
     await expectCode(post(base, '/v1/cancels', await cancelBody(f, P, w, 0n)), 422, 'NO_LIVE_ORDER');
     const deadline = (await f.now()) + HOUR;
-    await expectCode(post(base, '/v1/permits', await permitBody(f, P, { deadline, spender: f.admin.address })), 422, 'WRONG_SPENDER');
-    await expectCode(post(base, '/v1/permits', await permitBody(f, P, { deadline: (await f.now()) - 1n })), 422, 'PERMIT_EXPIRED');
+    await expectCode(
+      post(base, '/v1/permits', await permitBody(f, P, { deadline, spender: f.admin.address })),
+      422,
+      'WRONG_SPENDER',
+    );
+    await expectCode(
+      post(base, '/v1/permits', await permitBody(f, P, { deadline: (await f.now()) - 1n })),
+      422,
+      'PERMIT_EXPIRED',
+    );
     const permit = await permitBody(f, P, { deadline, value: 5n });
     await expectCode(post(base, '/v1/permits', { ...permit, value: '6' }), 422, 'INVALID_SIGNATURE');
     await expectCode(post(base, '/v1/permits', { ...permit, v: 27 }), 400, 'INVALID_FIELD');
-    expect(await signOrder(f, P, { windowId: w, side: 0, energyWh: 100n, pricePerKWh: 20n * TOKEN, nonce: 0n })).toBe(good.signature);
+    expect(await signOrder(f, P, { windowId: w, side: 0, energyWh: 100n, pricePerKWh: 20n * TOKEN, nonce: 0n })).toBe(
+      good.signature,
+    );
 
     // Refusals are counted; nothing was queued.
     const body = await metrics();

@@ -30,6 +30,8 @@ import type { ChainInfo } from './verify.js';
 
 /** Batches whose receipt sent an order back (hint too far) before it is reported rejected. */
 export const MAX_ATTEMPTS = 3;
+/** Batches per round at most (the rest waits for the next interval). */
+const MAX_PASSES = 64;
 const WINDOW_OPEN = 1;
 
 type OrderItem = Extract<Item, { kind: 'order' }>;
@@ -78,16 +80,20 @@ export class Batcher {
   async round(): Promise<void> {
     for (const item of this.store.queued('permit')) await this.permit(item as PermitItem);
     for (const item of this.store.queued('cancel')) await this.cancel(item as CancelItem);
-    for (;;) {
+    // Orders a receipt said nothing about (not expected: the market logs one event per order) wait for the next round.
+    const unanswered = new Set<string>();
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
       const head = await withRetry(() => this.client.getBlock({ blockTag: 'latest' }));
-      const queued = this.store.queued('order') as OrderItem[];
+      const queued = (this.store.queued('order') as OrderItem[]).filter((o) => !unanswered.has(o.id));
       const keep = await mapInChunks(queued, (item) => this.reconcileOrder(item, head.timestamp), 50);
       const ready = queued.filter((_, i) => keep[i]);
       if (ready.length === 0) return;
       const windowId = ready[0]!.data.windowId;
       const batch = ready.filter((o) => o.data.windowId === windowId).slice(0, this.limit);
-      const more = await this.placeBatch(batch, head.number);
-      if (!more || ready.length <= batch.length) return;
+      const attempts = batch.map((o) => o.attempts);
+      const result = await this.placeBatch(batch, head.number);
+      if (result === 'stop') return;
+      if (result === 'mined') batch.forEach((o, i) => !o.outcome && o.attempts === attempts[i] && unanswered.add(o.id));
     }
   }
 
@@ -100,8 +106,8 @@ export class Batcher {
         item.kind === 'order'
           ? this.reconcileOrder(item, head.timestamp)
           : item.kind === 'cancel'
-            ? this.reconcileCancel(item, head.timestamp)
-            : this.reconcilePermit(item, head.timestamp),
+          ? this.reconcileCancel(item, head.timestamp)
+          : this.reconcilePermit(item, head.timestamp),
       50,
     );
   }
@@ -109,12 +115,29 @@ export class Batcher {
   private async orderState(windowId: bigint, prosumer: Address) {
     const [nonce, order, window] = await Promise.all([
       withRetry(() =>
-        this.client.readContract({ address: this.info.market, abi: energyMarketAbi, functionName: 'orderNonce', args: [windowId, prosumer] }),
+        this.client.readContract({
+          address: this.info.market,
+          abi: energyMarketAbi,
+          functionName: 'orderNonce',
+          args: [windowId, prosumer],
+        }),
       ),
       withRetry(() =>
-        this.client.readContract({ address: this.info.market, abi: energyMarketAbi, functionName: 'getOrder', args: [windowId, prosumer] }),
+        this.client.readContract({
+          address: this.info.market,
+          abi: energyMarketAbi,
+          functionName: 'getOrder',
+          args: [windowId, prosumer],
+        }),
       ),
-      withRetry(() => this.client.readContract({ address: this.info.market, abi: energyMarketAbi, functionName: 'getWindow', args: [windowId] })),
+      withRetry(() =>
+        this.client.readContract({
+          address: this.info.market,
+          abi: energyMarketAbi,
+          functionName: 'getWindow',
+          args: [windowId],
+        }),
+      ),
     ]);
     return { nonce, live: order[4], windowOpen: window[0] === WINDOW_OPEN };
   }
@@ -134,7 +157,12 @@ export class Batcher {
       await this.resolve(item, onChain ?? { status: 'rejected', reason: 'OrderingClosed' });
       return false;
     }
-    if (state.live && !this.store.queued('cancel').some((c) => c.kind === 'cancel' && same(c.data.prosumer, o.prosumer) && c.data.windowId === o.windowId)) {
+    if (
+      state.live &&
+      !this.store
+        .queued('cancel')
+        .some((c) => c.kind === 'cancel' && same(c.data.prosumer, o.prosumer) && c.data.windowId === o.windowId)
+    ) {
       await this.resolve(item, { status: 'rejected', reason: 'AlreadyHasOrder' });
       return false;
     }
@@ -160,7 +188,9 @@ export class Batcher {
     try {
       const call = decodeFunctionData({ abi: energyMarketAbi, data: tx.input });
       if (call.functionName !== 'placeOrdersBySig') return undefined;
-      const ours = call.args[0].some((s) => same(s.prosumer, o.prosumer) && s.nonce === o.nonce && same(s.signature, o.signature));
+      const ours = call.args[0].some(
+        (s) => same(s.prosumer, o.prosumer) && s.nonce === o.nonce && same(s.signature, o.signature),
+      );
       return ours ? { status: 'placed', txHash: first.transactionHash, blockNumber: first.blockNumber } : undefined;
     } catch {
       return undefined; // not a market call (a contract wallet, a multicall): not provably ours
@@ -182,13 +212,25 @@ export class Batcher {
     );
     const last = logs.filter((l) => l.args.nonce === o.nonce).pop();
     if (!last?.args.reason) return undefined;
-    return { status: 'rejected', reason: reasonName(last.args.reason), txHash: last.transactionHash, blockNumber: last.blockNumber };
+    return {
+      status: 'rejected',
+      reason: reasonName(last.args.reason),
+      txHash: last.transactionHash,
+      blockNumber: last.blockNumber,
+    };
   }
 
-  /** Sends one batch; false when the rest should wait for the next round (a transient failure). */
-  private async placeBatch(batch: OrderItem[], blockNumber: bigint): Promise<boolean> {
+  /** Sends one batch: mined, halved (a smaller batch goes next), or stop (a transient failure: next round). */
+  private async placeBatch(batch: OrderItem[], blockNumber: bigint): Promise<'mined' | 'halved' | 'stop'> {
     const windowId = batch[0]!.data.windowId;
-    const hints = await withRetry(() => computeHints(this.client, this.info.market, batch.map((b) => b.data), blockNumber));
+    const hints = await withRetry(() =>
+      computeHints(
+        this.client,
+        this.info.market,
+        batch.map((b) => b.data),
+        blockNumber,
+      ),
+    );
     const orders = batch.map((b, i) => ({
       prosumer: b.data.prosumer,
       windowId: b.data.windowId,
@@ -201,27 +243,33 @@ export class Batcher {
     }));
     let receipt: TransactionReceipt;
     try {
-      const result = await this.sender.send(writeRequest('relay', this.info.market, energyMarketAbi, 'placeOrdersBySig', [orders], windowId));
-      if (result.kind !== 'mined') return false;
+      const result = await this.sender.send(
+        writeRequest('relay', this.info.market, energyMarketAbi, 'placeOrdersBySig', [orders], windowId),
+      );
+      if (result.kind !== 'mined') return 'stop';
       receipt = result.receipt;
     } catch (error) {
       if (error instanceof DeterministicError) {
         if (batch.length > 1) {
           this.limit = Math.max(1, Math.floor(batch.length / 2));
           this.log.warn({ err: error.message, batch: this.limit }, 'order batch failed; retrying with half the batch');
-          return true;
+          return 'halved';
         }
-        const reason = error instanceof GasLimitError ? 'GasLimit' : (error.errorName ?? 'Reverted');
+        const reason = error instanceof GasLimitError ? 'GasLimit' : error.errorName ?? 'Reverted';
         await this.resolve(batch[0]!, { status: 'rejected', reason });
-        return true;
+        return 'halved';
       }
       this.log.warn({ err: String(error) }, 'order batch not sent; retrying next round');
-      return false;
+      return 'stop';
     }
     this.limit = this.batch;
     this.metrics.batchSize.observe(batch.length);
     this.metrics.gasPerOrder.observe(Number(receipt.gasUsed) / batch.length);
-    const events = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs, eventName: ['OrderPlaced', 'SignedOrderRejected'] });
+    const events = parseEventLogs({
+      abi: energyMarketAbi,
+      logs: receipt.logs,
+      eventName: ['OrderPlaced', 'SignedOrderRejected'],
+    });
     const where = { txHash: receipt.transactionHash, blockNumber: receipt.blockNumber };
     for (const item of batch) {
       const o = item.data;
@@ -230,7 +278,10 @@ export class Batcher {
       );
       const rejected = events.find(
         (e) =>
-          e.eventName === 'SignedOrderRejected' && e.args.windowId === o.windowId && same(e.args.prosumer, o.prosumer) && e.args.nonce === o.nonce,
+          e.eventName === 'SignedOrderRejected' &&
+          e.args.windowId === o.windowId &&
+          same(e.args.prosumer, o.prosumer) &&
+          e.args.nonce === o.nonce,
       );
       if (placed) await this.resolve(item, { status: 'placed', ...where });
       else if (rejected && rejected.eventName === 'SignedOrderRejected') {
@@ -245,7 +296,7 @@ export class Batcher {
       // Neither: left queued; the next round reconciles it with the chain.
     }
     this.log.info({ orders: batch.length, gasUsed: receipt.gasUsed.toString(), ...where }, 'order batch relayed');
-    return true;
+    return 'mined';
   }
 
   private async reconcileCancel(item: CancelItem, now: bigint): Promise<boolean> {
@@ -257,7 +308,10 @@ export class Batcher {
       return false;
     }
     const done = await this.findCancel(item);
-    await this.resolve(item, done ?? { status: 'rejected', reason: state.nonce - 1n === c.nonce ? 'NoLiveOrder' : 'InvalidNonce' });
+    await this.resolve(
+      item,
+      done ?? { status: 'rejected', reason: state.nonce - 1n === c.nonce ? 'NoLiveOrder' : 'InvalidNonce' },
+    );
     return false;
   }
 
@@ -291,13 +345,25 @@ export class Batcher {
     const c: CancelData = item.data;
     try {
       const result = await this.sender.send(
-        writeRequest('relay_cancel', this.info.market, energyMarketAbi, 'cancelOrderBySig', [c.prosumer, c.windowId, c.nonce, c.signature], c.windowId),
+        writeRequest(
+          'relay_cancel',
+          this.info.market,
+          energyMarketAbi,
+          'cancelOrderBySig',
+          [c.prosumer, c.windowId, c.nonce, c.signature],
+          c.windowId,
+        ),
       );
       if (result.kind !== 'mined') return;
       const { receipt } = result;
-      await this.resolve(item, { status: 'cancelled', txHash: receipt.transactionHash, blockNumber: receipt.blockNumber });
+      await this.resolve(item, {
+        status: 'cancelled',
+        txHash: receipt.transactionHash,
+        blockNumber: receipt.blockNumber,
+      });
     } catch (error) {
-      if (error instanceof DeterministicError) await this.resolve(item, { status: 'rejected', reason: error.errorName ?? 'Reverted' });
+      if (error instanceof DeterministicError)
+        await this.resolve(item, { status: 'rejected', reason: error.errorName ?? 'Reverted' });
       else this.log.warn({ id: item.id, err: String(error) }, 'cancel not sent; retrying next round');
     }
   }
@@ -305,7 +371,12 @@ export class Batcher {
   private async reconcilePermit(item: PermitItem, now: bigint): Promise<boolean> {
     const p = item.data;
     const nonce = await withRetry(() =>
-      this.client.readContract({ address: this.info.token, abi: energyTokenAbi, functionName: 'nonces', args: [p.owner] }),
+      this.client.readContract({
+        address: this.info.token,
+        abi: energyTokenAbi,
+        functionName: 'nonces',
+        args: [p.owner],
+      }),
     );
     if (nonce > p.nonce) {
       await this.resolve(item, (await this.findPermit(item)) ?? { status: 'rejected', reason: 'InvalidNonce' });
@@ -351,17 +422,35 @@ export class Batcher {
     const p: PermitData = item.data;
     try {
       const result = await this.sender.send(
-        writeRequest('relay_permit', this.info.token, energyTokenAbi, 'permit', [p.owner, p.spender, p.value, p.deadline, p.v, p.r, p.s]),
+        writeRequest('relay_permit', this.info.token, energyTokenAbi, 'permit', [
+          p.owner,
+          p.spender,
+          p.value,
+          p.deadline,
+          p.v,
+          p.r,
+          p.s,
+        ]),
       );
       if (result.kind !== 'mined') return;
-      await this.resolve(item, { status: 'relayed', txHash: result.receipt.transactionHash, blockNumber: result.receipt.blockNumber });
+      await this.resolve(item, {
+        status: 'relayed',
+        txHash: result.receipt.transactionHash,
+        blockNumber: result.receipt.blockNumber,
+      });
     } catch (error) {
-      if (error instanceof DeterministicError) await this.resolve(item, { status: 'rejected', reason: error.errorName ?? 'Reverted' });
+      if (error instanceof DeterministicError)
+        await this.resolve(item, { status: 'rejected', reason: error.errorName ?? 'Reverted' });
       else this.log.warn({ id: item.id, err: String(error) }, 'permit not sent; retrying next round');
     }
   }
 }
 
 export function outcomeLog(outcome: Outcome): Record<string, string | undefined> {
-  return { status: outcome.status, reason: outcome.reason, txHash: outcome.txHash, blockNumber: outcome.blockNumber?.toString() };
+  return {
+    status: outcome.status,
+    reason: outcome.reason,
+    txHash: outcome.txHash,
+    blockNumber: outcome.blockNumber?.toString(),
+  };
 }

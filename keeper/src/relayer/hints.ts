@@ -24,14 +24,18 @@ export interface BookNode {
  * Pure part: the hint of each order given each order's on-chain predecessor (`base`, from findHint, with its
  * price; undefined for the head).
  */
-export function batchHints(orders: readonly Pick<OrderData, 'prosumer' | 'side' | 'pricePerKWh'>[], base: readonly (BookNode | undefined)[]): Address[] {
+export function batchHints(
+  orders: readonly Pick<OrderData, 'prosumer' | 'side' | 'pricePerKWh'>[],
+  base: readonly (BookNode | undefined)[],
+): Address[] {
   return orders.map((o, k) => {
     let inBatch: BookNode | undefined;
     for (let j = 0; j < k; j++) {
       const e = orders[j]!;
       if (e.side !== o.side || better(o.side, o.pricePerKWh, e.pricePerKWh)) continue; // after our place
       // e precedes o; keep the one latest in book order (worst price; later among equals).
-      if (!inBatch || !better(o.side, e.pricePerKWh, inBatch.price)) inBatch = { prosumer: e.prosumer, price: e.pricePerKWh };
+      if (!inBatch || !better(o.side, e.pricePerKWh, inBatch.price))
+        inBatch = { prosumer: e.prosumer, price: e.pricePerKWh };
     }
     const onChain = base[k];
     if (!inBatch) return onChain?.prosumer ?? zeroAddress;
@@ -69,7 +73,13 @@ export async function computeHints(
       let price = priceOf.get(priceKey);
       if (!price) {
         price = client
-          .readContract({ address: market, abi: energyMarketAbi, functionName: 'getOrder', args: [o.windowId, prosumer], blockNumber })
+          .readContract({
+            address: market,
+            abi: energyMarketAbi,
+            functionName: 'getOrder',
+            args: [o.windowId, prosumer],
+            blockNumber,
+          })
           .then((r) => r[2]);
         priceOf.set(priceKey, price);
       }

@@ -17,7 +17,12 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 function refuse(res: ServerResponse, refusal: Refusal): void {
-  send(res, refusal.status, { code: refusal.code, message: refusal.message, ...refusal.extra }, refusal.status === 429 ? { 'retry-after': '60' } : {});
+  send(
+    res,
+    refusal.status,
+    { code: refusal.code, message: refusal.message, ...refusal.extra },
+    refusal.status === 429 ? { 'retry-after': '60' } : {},
+  );
 }
 
 /** Reads the body up to `max` bytes; a longer one is drained (up to DRAIN_LIMIT) and refused with 413. */
@@ -47,7 +52,13 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
 
 const POST_ROUTES: Record<string, Kind> = { '/v1/orders': 'order', '/v1/cancels': 'cancel', '/v1/permits': 'permit' };
 
-async function accept(relayer: Relayer, kind: Kind, req: IncomingMessage, res: ServerResponse, maxBody: number): Promise<void> {
+async function accept(
+  relayer: Relayer,
+  kind: Kind,
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBody: number,
+): Promise<void> {
   const text = await readBody(req, maxBody); // read (bounded) first, so the connection stays usable
   const type = String(req.headers['content-type'] ?? '');
   if (!/^application\/json\s*(;|$)/i.test(type)) {
@@ -108,7 +119,13 @@ async function handle(relayer: Relayer, req: IncomingMessage, res: ServerRespons
   throw new Refusal(404, 'NOT_FOUND', `no route ${path}`);
 }
 
-export function startRelayServer(relayer: Relayer, port: number, host: string, maxBody: number, log: Logger): Promise<Server> {
+export function startRelayServer(
+  relayer: Relayer,
+  port: number,
+  host: string,
+  maxBody: number,
+  log: Logger,
+): Promise<Server> {
   const server = createServer({ maxHeaderSize: 8_192, requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
     handle(relayer, req, res, maxBody).catch((error: unknown) => {
       if (res.headersSent) return;

@@ -14,7 +14,15 @@ import { RelayMetrics } from './metrics.js';
 import { RelayStore, ownerOf, reservationKey } from './store.js';
 import { Refusal, SIDE_NAMES, type Item, type Kind } from './types.js';
 import { cancelRequest, orderRequest, parseBody, permitRequest } from './validate.js';
-import { Verifier, cancelDigest, loadChainInfo, orderDigest, permitDigest, splitSignature, type ChainInfo } from './verify.js';
+import {
+  Verifier,
+  cancelDigest,
+  loadChainInfo,
+  orderDigest,
+  permitDigest,
+  splitSignature,
+  type ChainInfo,
+} from './verify.js';
 
 export type RelayerSettings = Pick<
   KeeperConfig,
@@ -60,7 +68,14 @@ export function itemJson(item: Item): Record<string, unknown> {
     return { ...base, prosumer: d.prosumer, windowId: d.windowId.toString(), nonce: d.nonce.toString() };
   }
   const d = item.data;
-  return { ...base, owner: d.owner, spender: d.spender, value: d.value.toString(), deadline: d.deadline.toString(), nonce: d.nonce.toString() };
+  return {
+    ...base,
+    owner: d.owner,
+    spender: d.spender,
+    value: d.value.toString(),
+    deadline: d.deadline.toString(),
+    nonce: d.nonce.toString(),
+  };
 }
 
 /** Fixed one-minute windows of requests per address. */
@@ -119,6 +134,14 @@ export class Relayer {
     const metrics = new RelayMetrics(keeperMetrics.registry);
     const batcher = new Batcher(client, info, sender, store, metrics, log, settings.relayBatch);
     const relayer = new Relayer(settings, info, store, new Verifier(client, info), batcher, log, metrics);
+    const marginS = Math.ceil(settings.relayIntervalMs / 1000) + settings.relayCloseMarginS;
+    if (BigInt(marginS) * 2n > info.windowDuration) {
+      log.warn(
+        { marginS, windowDuration: Number(info.windowDuration) },
+        'RELAY_INTERVAL_MS + RELAY_CLOSE_MARGIN_S is over half a window: ' +
+          'orders are refused (WINDOW_CLOSING) for most of each window',
+      );
+    }
     const queued = store.queued().length;
     await batcher.recover();
     const head = await withRetry(() => client.getBlock({ blockTag: 'latest' }));
@@ -127,13 +150,22 @@ export class Relayer {
     const keepFromTime = new Date(Number(keepFrom) * 1000).toISOString();
     await store.compact(keepFrom, keepFromTime);
     metrics.queueDepth.set(store.depth);
-    log.info({ journal: settings.relayJournalPath, replayedQueued: queued, stillQueued: store.depth }, 'relayer journal replayed');
+    log.info(
+      { journal: settings.relayJournalPath, replayedQueued: queued, stillQueued: store.depth },
+      'relayer journal replayed',
+    );
     return relayer;
   }
 
   /** Starts the HTTP API and the batch loop. */
   async start(): Promise<Server> {
-    this.server = await startRelayServer(this, this.settings.relayerPort, this.settings.relayerHost, this.settings.relayMaxBodyBytes, this.log);
+    this.server = await startRelayServer(
+      this,
+      this.settings.relayerPort,
+      this.settings.relayerHost,
+      this.settings.relayMaxBodyBytes,
+      this.log,
+    );
     const address = this.server.address() as AddressInfo;
     this.log.info({ host: address.address, port: address.port }, 'relayer listening');
     this.loop = this.run();
@@ -146,7 +178,9 @@ export class Relayer {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      await this.flush().catch((error: unknown) => this.log.error({ err: String(error) }, 'relay round failed; retrying next interval'));
+      await this.flush().catch((error: unknown) =>
+        this.log.error({ err: String(error) }, 'relay round failed; retrying next interval'),
+      );
       if (this.stopping) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, this.settings.relayIntervalMs);
@@ -196,10 +230,18 @@ export class Relayer {
   private admit(owner: Address): void {
     if (this.stopping) throw new Refusal(503, 'SHUTTING_DOWN', 'the relayer is stopping; try again later');
     if (!this.limiter.take(owner)) {
-      throw new Refusal(429, 'RATE_LIMITED', `more than ${this.settings.relayRateLimit} requests a minute for ${owner}`);
+      throw new Refusal(
+        429,
+        'RATE_LIMITED',
+        `more than ${this.settings.relayRateLimit} requests a minute for ${owner}`,
+      );
     }
     if (this.store.depth >= this.settings.relayQueueMax) {
-      throw new Refusal(429, 'QUEUE_FULL', `the relayer's queue is full (${this.settings.relayQueueMax}); try again after the next batch`);
+      throw new Refusal(
+        429,
+        'QUEUE_FULL',
+        `the relayer's queue is full (${this.settings.relayQueueMax}); try again after the next batch`,
+      );
     }
   }
 
@@ -231,9 +273,14 @@ export class Relayer {
         const earlier = this.store.forKey(data.windowId, data.prosumer);
         const queuedOrder = earlier.find((i) => i.kind === 'order' && !i.outcome);
         if (queuedOrder) {
-          throw new Refusal(409, 'ALREADY_QUEUED', `an order of ${data.prosumer} for window ${data.windowId} is queued already`, {
-            id: queuedOrder.id,
-          });
+          throw new Refusal(
+            409,
+            'ALREADY_QUEUED',
+            `an order of ${data.prosumer} for window ${data.windowId} is queued already`,
+            {
+              id: queuedOrder.id,
+            },
+          );
         }
         const cancelQueued = earlier.some((i) => i.kind === 'cancel' && !i.outcome && i.data.nonce + 1n === data.nonce);
         const block = await this.chain(() => this.verifier.checkOrder(data, { cancelQueued, closeMarginS: margin }));
@@ -248,7 +295,12 @@ export class Relayer {
       return this.reserved(reservationKey({ kind, windowId: data.windowId, owner: data.prosumer }), async () => {
         const queued = this.store.forKey(data.windowId, data.prosumer).find((i) => i.kind === 'cancel' && !i.outcome);
         if (queued) {
-          throw new Refusal(409, 'ALREADY_QUEUED', `a cancel of ${data.prosumer} for window ${data.windowId} is queued already`, { id: queued.id });
+          throw new Refusal(
+            409,
+            'ALREADY_QUEUED',
+            `a cancel of ${data.prosumer} for window ${data.windowId} is queued already`,
+            { id: queued.id },
+          );
         }
         const block = await this.chain(() => this.verifier.checkCancel(data, margin));
         await this.store.accept({ id, kind, data, acceptedAt, acceptedBlock: block, attempts: 0 });
@@ -260,9 +312,17 @@ export class Relayer {
     const sig = r.signature ? splitSignature(r.signature) : { v: r.v as number, r: r.r as Hex, s: r.s as Hex };
     return this.reserved(reservationKey({ kind, owner: r.owner }), async () => {
       const queued = this.store.queued('permit').find((i) => ownerOf(i).toLowerCase() === r.owner.toLowerCase());
-      if (queued) throw new Refusal(409, 'ALREADY_QUEUED', `a permit of ${r.owner} is queued already`, { id: queued.id });
+      if (queued)
+        throw new Refusal(409, 'ALREADY_QUEUED', `a permit of ${r.owner} is queued already`, { id: queued.id });
       const nonce = await this.chain(() => this.verifier.permitNonce(r.owner));
-      const data = { owner: r.owner, spender: r.spender ?? this.info.market, value: r.value, deadline: r.deadline, nonce, ...sig };
+      const data = {
+        owner: r.owner,
+        spender: r.spender ?? this.info.market,
+        value: r.value,
+        deadline: r.deadline,
+        nonce,
+        ...sig,
+      };
       const block = await this.chain(() => this.verifier.checkPermit(data, margin));
       const id = permitDigest(this.info, data);
       await this.store.accept({ id, kind, data, acceptedAt, acceptedBlock: block, attempts: 0 });

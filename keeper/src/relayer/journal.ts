@@ -12,7 +12,11 @@ export type JournalRecord =
 
 const replacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? { $big: value.toString() } : value);
 const reviver = (_key: string, value: unknown) =>
-  value !== null && typeof value === 'object' && '$big' in value && typeof value.$big === 'string' && Object.keys(value).length === 1
+  value !== null &&
+  typeof value === 'object' &&
+  '$big' in value &&
+  typeof value.$big === 'string' &&
+  Object.keys(value).length === 1
     ? BigInt(value.$big)
     : value;
 
@@ -32,10 +36,7 @@ export class Journal {
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
 
-  private constructor(
-    readonly file: string,
-    private handle: FileHandle,
-  ) {}
+  private constructor(readonly file: string, private handle: FileHandle) {}
 
   /**
    * Opens (creating it) and reads the journal. A torn last line (a crash in the middle of a write: it was

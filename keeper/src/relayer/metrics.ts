@@ -13,7 +13,9 @@ export class RelayMetrics {
   constructor(registry: Registry) {
     this.orders = new Counter({
       name: 'keeper_relay_orders_total',
-      help: 'Signed orders by result: accepted (202), placed or rejected (on-chain or when their window stopped taking orders), refused (4xx).',
+      help:
+        'Signed orders by result: accepted (202), placed or rejected (on-chain, or when their window ' +
+        'stopped taking orders), refused (4xx).',
       labelNames: ['result'] as const,
       registers: [registry],
     });

@@ -58,7 +58,9 @@ export class RelayStore {
 
   /** Orders and cancels of a prosumer in a window, oldest first. */
   forKey(windowId: bigint, prosumer: Address): Item[] {
-    return (this.byKey.get(keyOf(windowId, prosumer)) ?? []).map((id) => this.items.get(id)).filter((i): i is Item => !!i);
+    return (this.byKey.get(keyOf(windowId, prosumer)) ?? [])
+      .map((id) => this.items.get(id))
+      .filter((i): i is Item => !!i);
   }
 
   queued(kind?: Kind): Item[] {
@@ -133,4 +135,6 @@ export class RelayStore {
 }
 
 export const reservationKey = (item: { kind: Kind; windowId?: bigint; owner: Address }) =>
-  item.kind === 'permit' ? `permit:${item.owner.toLowerCase()}` : `${item.kind}:${keyOf(item.windowId ?? 0n, item.owner)}`;
+  item.kind === 'permit'
+    ? `permit:${item.owner.toLowerCase()}`
+    : `${item.kind}:${keyOf(item.windowId ?? 0n, item.owner)}`;

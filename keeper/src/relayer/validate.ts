@@ -59,11 +59,15 @@ export const permitRequest = z
     r: bytes32.optional(),
     s: bytes32.optional(),
   })
-  .refine((p) => (p.signature === undefined) === (p.v !== undefined && p.r !== undefined && p.s !== undefined) &&
-    (p.signature === undefined || (p.v === undefined && p.r === undefined && p.s === undefined)), {
-    message: 'give either "signature" or all of "v", "r", "s"',
-    path: ['signature'],
-  });
+  .refine(
+    (p) =>
+      (p.signature === undefined) === (p.v !== undefined && p.r !== undefined && p.s !== undefined) &&
+      (p.signature === undefined || (p.v === undefined && p.r === undefined && p.s === undefined)),
+    {
+      message: 'give either "signature" or all of "v", "r", "s"',
+      path: ['signature'],
+    },
+  );
 
 export type OrderRequest = z.infer<typeof orderRequest>;
 export type CancelRequest = z.infer<typeof cancelRequest>;
@@ -75,9 +79,12 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue?.path.join('.') || 'body';
-  if (issue?.message === TOO_LARGE) throw new Refusal(400, 'NUMBER_TOO_LARGE', `${field} exceeds the uint256 range`, { field });
+  if (issue?.message === TOO_LARGE)
+    throw new Refusal(400, 'NUMBER_TOO_LARGE', `${field} exceeds the uint256 range`, { field });
   if (issue?.code === 'unrecognized_keys') {
-    throw new Refusal(400, 'UNKNOWN_FIELD', `unknown field(s): ${issue.keys.join(', ')}`, { field: issue.keys.join(',') });
+    throw new Refusal(400, 'UNKNOWN_FIELD', `unknown field(s): ${issue.keys.join(', ')}`, {
+      field: issue.keys.join(','),
+    });
   }
   if (issue?.code === 'invalid_type' && issue.input === undefined) {
     throw new Refusal(400, 'MISSING_FIELD', `${field} is required`, { field });

@@ -75,13 +75,29 @@ export interface ChainInfo {
   tokenDomain: TypedDataDomain;
 }
 
-async function domainOf(client: PublicClient<Transport, Chain>, address: Address, abi: typeof energyMarketAbi | typeof energyTokenAbi) {
-  const [, name, version, chainId, verifyingContract] = await client.readContract({ address, abi, functionName: 'eip712Domain' });
+async function domainOf(
+  client: PublicClient<Transport, Chain>,
+  address: Address,
+  abi: typeof energyMarketAbi | typeof energyTokenAbi,
+) {
+  const [, name, version, chainId, verifyingContract] = await client.readContract({
+    address,
+    abi,
+    functionName: 'eip712Domain',
+  });
   return { name, version, chainId: Number(chainId), verifyingContract } satisfies TypedDataDomain;
 }
 
 export async function loadChainInfo(client: PublicClient<Transport, Chain>, market: Address): Promise<ChainInfo> {
-  const read = <F extends 'token' | 'registry' | 'windowDuration' | 'MAX_ENERGY_WH' | 'MAX_PRICE_PER_KWH' | 'MAX_PLACEMENTS_PER_WINDOW'>(
+  const read = <
+    F extends
+      | 'token'
+      | 'registry'
+      | 'windowDuration'
+      | 'MAX_ENERGY_WH'
+      | 'MAX_PRICE_PER_KWH'
+      | 'MAX_PLACEMENTS_PER_WINDOW',
+  >(
     functionName: F,
   ) => client.readContract({ address: market, abi: energyMarketAbi, functionName });
   const [token, registry, windowDuration, maxEnergyWh, maxPricePerKWh, maxPlacements, chainId] = await Promise.all([
@@ -93,8 +109,22 @@ export async function loadChainInfo(client: PublicClient<Transport, Chain>, mark
     read('MAX_PLACEMENTS_PER_WINDOW'),
     client.getChainId(),
   ]);
-  const [marketDomain, tokenDomain] = await Promise.all([domainOf(client, market, energyMarketAbi), domainOf(client, token, energyTokenAbi)]);
-  return { chainId, market, token, registry, windowDuration, maxEnergyWh, maxPricePerKWh, maxPlacements, marketDomain, tokenDomain };
+  const [marketDomain, tokenDomain] = await Promise.all([
+    domainOf(client, market, energyMarketAbi),
+    domainOf(client, token, energyTokenAbi),
+  ]);
+  return {
+    chainId,
+    market,
+    token,
+    registry,
+    windowDuration,
+    maxEnergyWh,
+    maxPricePerKWh,
+    maxPlacements,
+    marketDomain,
+    tokenDomain,
+  };
 }
 
 export const orderDigest = (info: ChainInfo, o: Omit<OrderData, 'signature'>): Hex =>
@@ -112,12 +142,22 @@ const orderMessage = (o: Omit<OrderData, 'signature'>) => ({
 export const cancelDigest = (info: ChainInfo, c: Omit<CancelData, 'signature'>): Hex =>
   hashTypedData({ domain: info.marketDomain, types: CANCEL_TYPES, primaryType: 'Cancel', message: cancelMessage(c) });
 
-const cancelMessage = (c: Omit<CancelData, 'signature'>) => ({ prosumer: c.prosumer, windowId: c.windowId, nonce: c.nonce });
+const cancelMessage = (c: Omit<CancelData, 'signature'>) => ({
+  prosumer: c.prosumer,
+  windowId: c.windowId,
+  nonce: c.nonce,
+});
 
 export const permitDigest = (info: ChainInfo, p: PermitData): Hex =>
   hashTypedData({ domain: info.tokenDomain, types: PERMIT_TYPES, primaryType: 'Permit', message: permitMessage(p) });
 
-const permitMessage = (p: PermitData) => ({ owner: p.owner, spender: p.spender, value: p.value, nonce: p.nonce, deadline: p.deadline });
+const permitMessage = (p: PermitData) => ({
+  owner: p.owner,
+  spender: p.spender,
+  value: p.value,
+  nonce: p.nonce,
+  deadline: p.deadline,
+});
 
 /** The 65-byte ECDSA form the market and the token accept: r ‖ s ‖ v, v 27 or 28, s in the lower half. */
 function isCanonicalEcdsa(signature: Hex): boolean {
@@ -136,10 +176,7 @@ export interface OrderCheckOptions {
 }
 
 export class Verifier {
-  constructor(
-    readonly client: PublicClient<Transport, Chain>,
-    readonly info: ChainInfo,
-  ) {}
+  constructor(readonly client: PublicClient<Transport, Chain>, readonly info: ChainInfo) {}
 
   private async head(): Promise<{ blockNumber: bigint; timestamp: bigint }> {
     const block = await this.client.getBlock({ blockTag: 'latest' });
@@ -188,8 +225,20 @@ export class Verifier {
 
   private async orderState(windowId: bigint, prosumer: Address, blockNumber: bigint) {
     const [nonce, order] = await Promise.all([
-      this.client.readContract({ address: this.info.market, abi: energyMarketAbi, functionName: 'orderNonce', args: [windowId, prosumer], blockNumber }),
-      this.client.readContract({ address: this.info.market, abi: energyMarketAbi, functionName: 'getOrder', args: [windowId, prosumer], blockNumber }),
+      this.client.readContract({
+        address: this.info.market,
+        abi: energyMarketAbi,
+        functionName: 'orderNonce',
+        args: [windowId, prosumer],
+        blockNumber,
+      }),
+      this.client.readContract({
+        address: this.info.market,
+        abi: energyMarketAbi,
+        functionName: 'getOrder',
+        args: [windowId, prosumer],
+        blockNumber,
+      }),
     ]);
     return { nonce, live: order[4] };
   }
@@ -208,7 +257,12 @@ export class Verifier {
     await this.windowTakesOrders(o.windowId, head, options.closeMarginS);
     const market = this.info.market;
     const [paused, registered, state] = await Promise.all([
-      this.client.readContract({ address: market, abi: energyMarketAbi, functionName: 'paused', blockNumber: head.blockNumber }),
+      this.client.readContract({
+        address: market,
+        abi: energyMarketAbi,
+        functionName: 'paused',
+        blockNumber: head.blockNumber,
+      }),
       this.client.readContract({
         address: this.info.registry,
         abi: prosumerRegistryAbi,
@@ -221,15 +275,28 @@ export class Verifier {
     if (paused) throw new Refusal(422, 'MARKET_PAUSED', 'the market is paused: no orders are taken');
     if (!registered) throw new Refusal(422, 'NOT_REGISTERED', `${o.prosumer} is not a registered prosumer`);
     if (state.live && !options.cancelQueued) {
-      throw new Refusal(422, 'ALREADY_HAS_ORDER', `${o.prosumer} has a live order in window ${o.windowId}; sign and send its cancel first`);
+      throw new Refusal(
+        422,
+        'ALREADY_HAS_ORDER',
+        `${o.prosumer} has a live order in window ${o.windowId}; sign and send its cancel first`,
+      );
     }
     if (state.nonce >= this.info.maxPlacements) {
-      throw new Refusal(422, 'PLACEMENT_LIMIT', `${o.prosumer} has placed the most orders allowed in window ${o.windowId}`);
+      throw new Refusal(
+        422,
+        'PLACEMENT_LIMIT',
+        `${o.prosumer} has placed the most orders allowed in window ${o.windowId}`,
+      );
     }
     if (o.nonce !== state.nonce) {
-      throw new Refusal(422, 'INVALID_NONCE', `nonce must be ${state.nonce} (orderNonce of the window and prosumer), not ${o.nonce}`, {
-        expected: state.nonce.toString(),
-      });
+      throw new Refusal(
+        422,
+        'INVALID_NONCE',
+        `nonce must be ${state.nonce} (orderNonce of the window and prosumer), not ${o.nonce}`,
+        {
+          expected: state.nonce.toString(),
+        },
+      );
     }
     const digest = orderDigest(this.info, o);
     const ok = await this.signed(o.prosumer, o.signature, digest, head.blockNumber, () =>
@@ -251,13 +318,20 @@ export class Verifier {
     const head = await this.head();
     await this.windowTakesOrders(c.windowId, head, closeMarginS);
     const state = await this.orderState(c.windowId, c.prosumer, head.blockNumber);
-    if (state.nonce === 0n) throw new Refusal(422, 'NO_LIVE_ORDER', `${c.prosumer} has no order in window ${c.windowId}`);
+    if (state.nonce === 0n)
+      throw new Refusal(422, 'NO_LIVE_ORDER', `${c.prosumer} has no order in window ${c.windowId}`);
     if (c.nonce !== state.nonce - 1n) {
-      throw new Refusal(422, 'INVALID_NONCE', `a cancel carries the nonce of the live order, ${state.nonce - 1n}, not ${c.nonce}`, {
-        expected: (state.nonce - 1n).toString(),
-      });
+      throw new Refusal(
+        422,
+        'INVALID_NONCE',
+        `a cancel carries the nonce of the live order, ${state.nonce - 1n}, not ${c.nonce}`,
+        {
+          expected: (state.nonce - 1n).toString(),
+        },
+      );
     }
-    if (!state.live) throw new Refusal(422, 'NO_LIVE_ORDER', `${c.prosumer}'s order in window ${c.windowId} is cancelled already`);
+    if (!state.live)
+      throw new Refusal(422, 'NO_LIVE_ORDER', `${c.prosumer}'s order in window ${c.windowId} is cancelled already`);
     const digest = cancelDigest(this.info, c);
     const ok = await this.signed(c.prosumer, c.signature, digest, head.blockNumber, () =>
       verifyTypedData({
@@ -275,7 +349,12 @@ export class Verifier {
 
   /** Token nonce of `owner` (the permit is signed for it). */
   permitNonce(owner: Address): Promise<bigint> {
-    return this.client.readContract({ address: this.info.token, abi: energyTokenAbi, functionName: 'nonces', args: [owner] });
+    return this.client.readContract({
+      address: this.info.token,
+      abi: energyTokenAbi,
+      functionName: 'nonces',
+      args: [owner],
+    });
   }
 
   /** Spender is the market, deadline ahead of chain time, signature the owner's over the token's current nonce. */
@@ -285,7 +364,11 @@ export class Verifier {
     }
     const head = await this.head();
     if (p.deadline <= head.timestamp + marginS) {
-      throw new Refusal(422, 'PERMIT_EXPIRED', `the deadline must be more than ${marginS} s after the chain's time ${head.timestamp}`);
+      throw new Refusal(
+        422,
+        'PERMIT_EXPIRED',
+        `the deadline must be more than ${marginS} s after the chain's time ${head.timestamp}`,
+      );
     }
     const nonce = await this.client.readContract({
       address: this.info.token,
@@ -294,12 +377,20 @@ export class Verifier {
       args: [p.owner],
       blockNumber: head.blockNumber,
     });
-    if (nonce !== p.nonce) throw new Refusal(422, 'INVALID_NONCE', `the token's permit nonce of ${p.owner} is ${nonce}`);
+    if (nonce !== p.nonce)
+      throw new Refusal(422, 'INVALID_NONCE', `the token's permit nonce of ${p.owner} is ${nonce}`);
     const digest = permitDigest(this.info, p);
     const signature = `${p.r}${p.s.slice(2)}${p.v.toString(16)}` as Hex;
-    const ok = isCanonicalEcdsa(signature) && (await recoverAddress({ hash: digest, signature }).catch(() => undefined))?.toLowerCase() ===
-      p.owner.toLowerCase();
-    if (!ok) throw new Refusal(422, 'INVALID_SIGNATURE', `the signature is not ${p.owner}'s over this Permit (ECDSA, 65 bytes)`);
+    const ok =
+      isCanonicalEcdsa(signature) &&
+      (await recoverAddress({ hash: digest, signature }).catch(() => undefined))?.toLowerCase() ===
+        p.owner.toLowerCase();
+    if (!ok)
+      throw new Refusal(
+        422,
+        'INVALID_SIGNATURE',
+        `the signature is not ${p.owner}'s over this Permit (ECDSA, 65 bytes)`,
+      );
     return head.blockNumber;
   }
 }
