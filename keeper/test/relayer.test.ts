@@ -543,4 +543,22 @@ describe('relayer', () => {
     }
     expect(limited?.body.code).toBe('RATE_LIMITED');
   });
+  it('reports an order still queued when its window stops taking orders as rejected, never drops it', async () => {
+    const w = (await currentWindow()) + HOUR;
+    await f.setTime(w + 5n);
+    await app.keeper.tick(); // opens w
+    const P = f.prosumers[0]!;
+    const before = metricValue(await metrics(), 'keeper_relay_orders_total{result="rejected"}');
+    const reply = await post(base, '/v1/orders', await orderBody(f, P, orderOf(0, w)));
+    expect(reply.status).toBe(202);
+    await f.setTime(w + HOUR + 1n); // ordering over; nobody has closed the window yet
+    await relayer.flush();
+    expect((await get(base, `/v1/requests/${reply.body.id}`)).body).toMatchObject({
+      status: 'rejected',
+      reason: 'OrderingClosed',
+    });
+    expect((await read.order(w, P.address))[4]).toBe(false);
+    expect(metricValue(await metrics(), 'keeper_relay_orders_total{result="rejected"}')).toBe(before + 1);
+    expect(metricValue(await metrics(), 'keeper_relay_queue_depth')).toBe(0);
+  });
 });
