@@ -157,12 +157,12 @@ export class Batcher {
       await this.resolve(item, onChain ?? { status: 'rejected', reason: 'OrderingClosed' });
       return false;
     }
-    if (
-      state.live &&
-      !this.store
+    if (state.live) {
+      const cancelQueued = this.store
         .queued('cancel')
-        .some((c) => c.kind === 'cancel' && same(c.data.prosumer, o.prosumer) && c.data.windowId === o.windowId)
-    ) {
+        .some((c) => c.kind === 'cancel' && same(c.data.prosumer, o.prosumer) && c.data.windowId === o.windowId);
+      // Its cancel goes first in a round; still queued means it could not be sent yet: wait for it.
+      if (cancelQueued) return false;
       await this.resolve(item, { status: 'rejected', reason: 'AlreadyHasOrder' });
       return false;
     }

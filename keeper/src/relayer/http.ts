@@ -47,6 +47,9 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
       else resolve(Buffer.concat(chunks).toString('utf8'));
     });
     req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new Refusal(400, 'ABORTED', 'the request was not sent completely'));
+    });
   });
 }
 

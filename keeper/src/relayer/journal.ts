@@ -26,6 +26,15 @@ export function decodeRecord(line: string): JournalRecord {
   return JSON.parse(line, reviver) as JournalRecord;
 }
 
+async function syncDir(file: string): Promise<void> {
+  const dir = await open(path.dirname(path.resolve(file)), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
 interface Pending {
   line: string;
   resolve: () => void;
@@ -57,6 +66,7 @@ export class Journal {
       records.push(decodeRecord(line));
     }
     const handle = await open(file, 'a+');
+    if (text === '') await syncDir(file); // a new file: make its directory entry durable too
     if (end < text.length) {
       await handle.truncate(Buffer.byteLength(text.slice(0, end)));
       await handle.sync();
@@ -103,12 +113,7 @@ export class Journal {
     }
     await this.handle.close();
     await rename(tmp, this.file);
-    const dir = await open(path.dirname(path.resolve(this.file)), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDir(this.file);
     this.handle = await open(this.file, 'a+');
   }
 
