@@ -1,9 +1,12 @@
 // The batch hints against a brute-force book: each order's hint is the node just before its place in the book as
 // the book before the batch and the batch's earlier orders leave it.
-import { getAddress, zeroAddress, type Address } from 'viem';
-import { describe, expect, it } from 'vitest';
-import { batchHints, type BookNode } from '../src/relayer/hints.js';
-import type { Side } from '../src/relayer/types.js';
+import { createPublicClient, createWalletClient, getAddress, http, zeroAddress, type Address } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { energyMarketAbi } from '../src/abi.js';
+import { makeChain } from '../src/chain.js';
+import { batchHints, computeHints, type BookNode } from '../src/relayer/hints.js';
+import type { OrderData, Side } from '../src/relayer/types.js';
+import { setupMarket, type Fixture } from './fixture.js';
 
 const addr = (i: number): Address => getAddress(`0x${(i + 1).toString(16).padStart(40, '0')}`);
 
@@ -63,5 +66,84 @@ describe('batch hints', () => {
     // An older node at 10 comes before both batch orders at 10.
     const old = { prosumer: addr(9), price: 10n };
     expect(batchHints(batch, [old, old, undefined])).toEqual([old.prosumer, a, zeroAddress]);
+  });
+});
+
+describe('batch hints on anvil', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await setupMarket({ prosumers: 16, startHour: 11 });
+  });
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  it("equal the market's own findHint before each placement, over a book with tombstones and ties", async () => {
+    const TOKEN = 10n ** 18n;
+    const w = f.start;
+    await f.setTime(w + 5n);
+    const chain = makeChain(f.anvil.chainId, f.anvil.url);
+    const client = createPublicClient({ chain, transport: http(f.anvil.url) });
+    const admin = createWalletClient({ chain, transport: http(f.anvil.url), account: f.admin });
+    await client.waitForTransactionReceipt({
+      hash: await admin.writeContract({
+        address: f.deployment.market,
+        abi: energyMarketAbi,
+        functionName: 'openWindow',
+      }),
+    });
+    // A book before the batch: bids and asks with equal prices, two of them cancelled (tombstones).
+    const before: [number, Side, bigint][] = [
+      [0, 0, 25n],
+      [1, 0, 23n],
+      [2, 0, 23n],
+      [3, 1, 18n],
+      [4, 1, 20n],
+      [5, 1, 20n],
+    ];
+    for (const [i, side, price] of before) await f.placeOrder(f.prosumers[i]!, w, side, 100n, price * TOKEN);
+    for (const i of [1, 4]) {
+      const wallet = createWalletClient({ chain, transport: http(f.anvil.url), account: f.prosumers[i]!.account });
+      await client.waitForTransactionReceipt({
+        hash: await wallet.writeContract({
+          address: f.deployment.market,
+          abi: energyMarketAbi,
+          functionName: 'cancelOrder',
+          args: [w],
+        }),
+      });
+    }
+    const prices: [Side, bigint][] = [
+      [0, 23n],
+      [1, 20n],
+      [0, 30n],
+      [0, 23n],
+      [1, 17n],
+      [1, 20n],
+      [0, 10n],
+      [1, 25n],
+      [0, 25n],
+      [1, 18n],
+    ];
+    const batch: OrderData[] = prices.map(([side, price], k) => ({
+      prosumer: f.prosumers[6 + k]!.address,
+      windowId: w,
+      side,
+      energyWh: 100n,
+      pricePerKWh: price * TOKEN,
+      nonce: 0n,
+      signature: '0x',
+    }));
+    const hints = await computeHints(client, f.deployment.market, batch, await client.getBlockNumber({ cacheTime: 0 }));
+    for (const [k, o] of batch.entries()) {
+      const market = await client.readContract({
+        address: f.deployment.market,
+        abi: energyMarketAbi,
+        functionName: 'findHint',
+        args: [w, o.side, o.pricePerKWh],
+      });
+      expect(hints[k], `order ${k}`).toBe(market);
+      await f.placeOrder(f.prosumers[6 + k]!, w, o.side, o.energyWh, o.pricePerKWh);
+    }
   });
 });
