@@ -103,6 +103,8 @@ export class Relayer {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** A full batch arrived while a round was running: run the next round without waiting. */
+  private wakeRequested = false;
   private roundInFlight: Promise<void> | undefined;
   private readonly limiter: RateLimiter;
   readonly metrics: RelayMetrics;
@@ -182,13 +184,17 @@ export class Relayer {
         this.log.error({ err: String(error) }, 'relay round failed; retrying next interval'),
       );
       if (this.stopping) break;
+      if (this.wakeRequested) {
+        this.wakeRequested = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.settings.relayIntervalMs);
-        function done() {
+        const timer = setTimeout(() => this.wake?.(), this.settings.relayIntervalMs);
+        this.wake = () => {
           clearTimeout(timer);
+          this.wake = undefined;
           resolve();
-        }
-        this.wake = done;
+        };
       });
     }
   }
@@ -251,7 +257,10 @@ export class Relayer {
     if (kind === 'order') this.metrics.orders.inc({ result: 'accepted' });
     this.metrics.requests.inc({ kind, result: 'accepted' });
     this.metrics.queueDepth.set(this.store.depth);
-    if (this.store.queued('order').length >= this.settings.relayBatch) this.wake?.();
+    if (this.store.queued('order').length >= this.settings.relayBatch) {
+      if (this.wake) this.wake();
+      else this.wakeRequested = true;
+    }
     return id;
   }
 
