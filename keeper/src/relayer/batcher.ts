@@ -78,13 +78,13 @@ export class Batcher {
 
   /** One pass over the queue: permits, then cancels (a replace needs its cancel first), then order batches. */
   async round(): Promise<void> {
-    for (const item of this.store.queued('permit')) await this.permit(item as PermitItem);
-    for (const item of this.store.queued('cancel')) await this.cancel(item as CancelItem);
+    for (const item of this.store.queued('permit')) await this.permit(item);
+    for (const item of this.store.queued('cancel')) await this.cancel(item);
     // Orders a receipt said nothing about (not expected: the market logs one event per order) wait for the next round.
     const unanswered = new Set<string>();
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const head = await withRetry(() => this.client.getBlock({ blockTag: 'latest' }));
-      const queued = (this.store.queued('order') as OrderItem[]).filter((o) => !unanswered.has(o.id));
+      const queued = this.store.queued('order').filter((o) => !unanswered.has(o.id));
       const keep = await mapInChunks(queued, (item) => this.reconcileOrder(item, head.timestamp), 50);
       const ready = queued.filter((_, i) => keep[i]);
       if (ready.length === 0) return;
@@ -160,7 +160,7 @@ export class Batcher {
     if (state.live) {
       const cancelQueued = this.store
         .queued('cancel')
-        .some((c) => c.kind === 'cancel' && same(c.data.prosumer, o.prosumer) && c.data.windowId === o.windowId);
+        .some((c) => same(c.data.prosumer, o.prosumer) && c.data.windowId === o.windowId);
       // Its cancel goes first in a round; still queued means it could not be sent yet: wait for it.
       if (cancelQueued) return false;
       await this.resolve(item, { status: 'rejected', reason: 'AlreadyHasOrder' });

@@ -63,6 +63,9 @@ export class RelayStore {
       .filter((i): i is Item => !!i);
   }
 
+  /** Queued items (of one kind), in acceptance order. */
+  queued(): Item[];
+  queued<K extends Kind>(kind: K): Extract<Item, { kind: K }>[];
   queued(kind?: Kind): Item[] {
     const out: Item[] = [];
     for (const id of this.queue) {
