@@ -12,6 +12,7 @@ import { HttpMeters } from './meters/http.js';
 import { SimulatedMeters } from './meters/simulated.js';
 import type { MeterSource } from './meters/types.js';
 import { KeeperMetrics, startMetricsServer } from './metrics.js';
+import { Relayer } from './relayer/index.js';
 import { TxSender } from './tx.js';
 
 export interface KeeperApp {
@@ -21,6 +22,10 @@ export interface KeeperApp {
   reader: MarketReader;
   log: Logger;
   server?: Server;
+  /** The relayer (RELAYER=true): created by `run()` (after the start-up checks), stopped by `shutdown()`. */
+  relayer?: Relayer;
+  /** Replays the relayer's journal and starts its API and batch loop (RELAYER=true; `run()` calls it). */
+  startRelayer(): Promise<Relayer | undefined>;
   /** Runs the keeper loop until `shutdown()`. */
   run(): Promise<void>;
   /** Stops taking work, lets the in-flight send finish (or abandons it after `graceMs`), closes the server. */
@@ -57,12 +62,19 @@ export async function createKeeperApp(
     reader,
     log,
     server,
+    async startRelayer() {
+      if (!config.relayer || app.relayer) return app.relayer;
+      app.relayer = await Relayer.create(config, clients.public, sender, metrics, log);
+      await app.relayer.start();
+      return app.relayer;
+    },
     run() {
-      loop = keeper.run();
+      loop = app.startRelayer().then(() => keeper.run());
       return loop;
     },
     async shutdown(graceMs = 30_000) {
       keeper.stop();
+      await app.relayer?.stop(graceMs);
       loop ??= Promise.resolve();
       await Promise.race([loop, new Promise((r) => setTimeout(r, graceMs))]);
       if (sender.inFlight.length > 0) log.warn({ txHashes: sender.inFlight }, 'abandoning an in-flight transaction; the next run re-reads the chain');

@@ -36,6 +36,16 @@ export const configSchema = z
     dryRun: z.stringbool().default(false),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     maxTicks: z.coerce.number().int().positive().optional(),
+    relayer: z.stringbool().default(false),
+    relayerPort: z.coerce.number().int().min(0).max(65_535).default(9465),
+    relayerHost: z.string().default('127.0.0.1'),
+    relayIntervalMs: positiveInt.default(5_000),
+    relayBatch: positiveInt.max(500).default(50),
+    relayQueueMax: positiveInt.default(10_000),
+    relayJournalPath: z.string().min(1).default('relayer-journal.jsonl'),
+    relayMaxBodyBytes: positiveInt.max(1_048_576).default(8_192),
+    relayRateLimit: positiveInt.default(30),
+    relayCloseMarginS: z.coerce.number().int().min(0).default(30),
   })
   .refine((c) => c.privateKey !== undefined || c.keystorePath !== undefined, {
     message: 'set PRIVATE_KEY or KEYSTORE_PATH (with KEYSTORE_PASSWORD)',
@@ -48,6 +58,10 @@ export const configSchema = z
   .refine((c) => c.meterSource !== 'http' || c.meterHttpUrl !== undefined, {
     message: 'METER_SOURCE=http needs METER_HTTP_URL',
     path: ['meterHttpUrl'],
+  })
+  .refine((c) => !(c.relayer && c.dryRun), {
+    message: 'RELAYER=true cannot run with DRY_RUN=true (nothing accepted could ever be placed)',
+    path: ['relayer'],
   });
 
 export type KeeperConfig = z.infer<typeof configSchema>;
@@ -82,6 +96,16 @@ export const envNames: Record<keyof z.input<typeof configSchema>, string> = {
   dryRun: 'DRY_RUN',
   logLevel: 'LOG_LEVEL',
   maxTicks: 'MAX_TICKS',
+  relayer: 'RELAYER',
+  relayerPort: 'RELAYER_PORT',
+  relayerHost: 'RELAYER_HOST',
+  relayIntervalMs: 'RELAY_INTERVAL_MS',
+  relayBatch: 'RELAY_BATCH',
+  relayQueueMax: 'RELAY_QUEUE_MAX',
+  relayJournalPath: 'RELAY_JOURNAL_PATH',
+  relayMaxBodyBytes: 'RELAY_MAX_BODY_BYTES',
+  relayRateLimit: 'RELAY_RATE_LIMIT',
+  relayCloseMarginS: 'RELAY_CLOSE_MARGIN_S',
 };
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type Action = 'open' | 'close' | 'settle' | 'readings';
+export type Action = 'open' | 'close' | 'settle' | 'readings' | 'relay' | 'relay_cancel' | 'relay_permit';
 
 export class KeeperMetrics {
   readonly registry = new Registry();

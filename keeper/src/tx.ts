@@ -59,6 +59,8 @@ const bump = (value: bigint, percent: number) => (value * BigInt(Math.round(1000
 
 export class TxSender {
   private nonce: number | undefined;
+  /** Sends run one at a time (the keeper loop and the relayer share this sender and its nonces). */
+  private queue: Promise<unknown> = Promise.resolve();
   /** Hashes of the transaction in flight (for a clean shutdown). */
   inFlight: Hash[] = [];
 
@@ -81,7 +83,13 @@ export class TxSender {
   }
 
   /** Simulates, then (unless dry-run) sends and waits for `confirmations`. Reverts throw DeterministicError. */
-  async send(request: WriteRequest): Promise<SendResult> {
+  send(request: WriteRequest): Promise<SendResult> {
+    const run = this.queue.then(() => this.sendNow(request));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(request: WriteRequest): Promise<SendResult> {
     const data = encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args } as never);
     const context = { action: request.action, windowId: request.windowId?.toString() };
     let gas: bigint;

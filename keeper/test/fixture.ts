@@ -50,6 +50,8 @@ export interface FixtureOptions {
   /** Assets of prosumer `i` (default: 8 kW PV, 3 kW / 10 kWh battery). */
   assets?: (i: number) => { pvPeakW: bigint; batteryPowerW: bigint };
   tokensEach?: bigint;
+  /** Prosumers get no ether and give no allowance (they sign permits and orders for a relayer). */
+  gasless?: boolean;
 }
 
 export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture> {
@@ -82,12 +84,13 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
   for (let i = 0; i < count; i++) {
     const account = mnemonicToAccount(MNEMONIC, { addressIndex: 100 + i });
     prosumers.push({ account, address: account.address });
-    await testClient.setBalance({ address: account.address, value: parseEther('10') });
+    if (!options.gasless) await testClient.setBalance({ address: account.address, value: parseEther('10') });
     await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'register', [account.address, BigInt(i + 1)]);
     const assets = options.assets?.(i) ?? { pvPeakW: 8000n, batteryPowerW: 3000n };
     await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addPvSystem', [account.address, assets.pvPeakW]);
     await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addBattery', [account.address, assets.batteryPowerW, 10_000n]);
     await write(adminWallet, deployment.token, energyTokenAbi, 'mint', [account.address, options.tokensEach ?? 1000n * 10n ** 18n]);
+    if (options.gasless) continue;
     const wallet = createWalletClient({ chain, transport, account });
     await write(wallet as never, deployment.token, energyTokenAbi, 'approve', [deployment.market, maxUint256]);
   }
