@@ -1,0 +1,175 @@
+// Signed orders, cancels and permits (EIP-712, docs/protocol.md "Signed orders") and their trip through the
+// relayer (docs/integrators.md): the form's values are checked before anything is signed.
+import { maxUint256, type Address, type Hex } from 'viem';
+import { call, post } from './api.js';
+import { parseDecimal } from './format.js';
+import type { MarketReads } from './market.js';
+import type { Signer } from './wallet.js';
+
+export const ORDER_TYPES = {
+  Order: [
+    { name: 'prosumer', type: 'address' },
+    { name: 'windowId', type: 'uint256' },
+    { name: 'side', type: 'uint8' },
+    { name: 'energyWh', type: 'uint256' },
+    { name: 'pricePerKWh', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+} as const;
+
+export const CANCEL_TYPES = {
+  Cancel: [
+    { name: 'prosumer', type: 'address' },
+    { name: 'windowId', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+} as const;
+
+export const PERMIT_TYPES = {
+  Permit: [
+    { name: 'owner', type: 'address' },
+    { name: 'spender', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
+
+/** The market's limits (uint32 Wh; the price bound as the relayer reports it, 10^6 tokens/kWh when unknown). */
+export const MAX_ENERGY_WH = 2n ** 32n - 1n;
+
+export interface OrderForm {
+  side: 0 | 1;
+  energyWh: bigint;
+  pricePerKWh: bigint;
+}
+
+/** Checks the form's text; returns the order or a sentence per bad field. */
+export function validateOrder(
+  side: string,
+  kWhText: string,
+  priceText: string,
+  maxPrice: bigint,
+): { ok: true; order: OrderForm } | { ok: false; errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  if (side !== 'buy' && side !== 'sell') errors.side = 'Choose buy or sell.';
+  const energyWh = parseDecimal(kWhText, 3);
+  if (energyWh === undefined) errors.energy = 'Enter the energy in kWh, e.g. 2.5 (at most 3 decimals).';
+  else if (energyWh === 0n) errors.energy = 'The energy must be more than 0 kWh.';
+  else if (energyWh > MAX_ENERGY_WH) errors.energy = `At most ${MAX_ENERGY_WH / 1000n} kWh.`;
+  const pricePerKWh = parseDecimal(priceText, 6);
+  const priceUnits = pricePerKWh === undefined ? undefined : pricePerKWh * 10n ** 12n;
+  if (priceUnits === undefined) errors.price = 'Enter the price in tokens per kWh, e.g. 20 or 19.5 (at most 6 decimals).';
+  else if (priceUnits === 0n) errors.price = 'The price must be more than 0.';
+  else if (priceUnits > maxPrice) errors.price = `At most ${maxPrice / 10n ** 18n} tokens per kWh.`;
+  if (Object.keys(errors).length > 0 || energyWh === undefined || priceUnits === undefined) return { ok: false, errors };
+  return { ok: true, order: { side: side === 'sell' ? 1 : 0, energyWh, pricePerKWh: priceUnits } };
+}
+
+export interface RelayItem {
+  id: Hex;
+  kind: 'order' | 'cancel' | 'permit';
+  status: 'queued' | 'placed' | 'cancelled' | 'relayed' | 'rejected';
+  reason?: string;
+  txHash?: Hex;
+  windowId?: string;
+  nonce?: string;
+}
+
+export class Relay {
+  constructor(
+    private readonly base: string,
+    private readonly reads: MarketReads,
+  ) {}
+
+  async placeOrder(signer: Signer, windowId: bigint, order: OrderForm): Promise<{ id: Hex; nonce: bigint }> {
+    const nonce = await this.reads.orderNonce(windowId, signer.address);
+    const message = { prosumer: signer.address, windowId, ...order, nonce };
+    const signature = await signer.signTypedData({
+      domain: await this.reads.domain(),
+      types: ORDER_TYPES,
+      primaryType: 'Order',
+      message,
+    });
+    const { id } = await post<{ id: Hex }>(`${this.base}/v1/orders`, {
+      prosumer: signer.address,
+      windowId: windowId.toString(),
+      side: order.side === 1 ? 'sell' : 'buy',
+      energyWh: order.energyWh.toString(),
+      pricePerKWh: order.pricePerKWh.toString(),
+      nonce: nonce.toString(),
+      signature,
+    });
+    return { id, nonce };
+  }
+
+  /** Cancels the live order: the Cancel carries that order's nonce (orderNonce - 1). */
+  async cancel(signer: Signer, windowId: bigint): Promise<Hex> {
+    const nonce = (await this.reads.orderNonce(windowId, signer.address)) - 1n;
+    const signature = await signer.signTypedData({
+      domain: await this.reads.domain(),
+      types: CANCEL_TYPES,
+      primaryType: 'Cancel',
+      message: { prosumer: signer.address, windowId, nonce },
+    });
+    const body = { prosumer: signer.address, windowId: windowId.toString(), nonce: nonce.toString(), signature };
+    return (await post<{ id: Hex }>(`${this.base}/v1/cancels`, body)).id;
+  }
+
+  /** Grants the market an unlimited allowance by an ERC-2612 permit (valid for a day). */
+  async permit(signer: Signer, market: Address, now: bigint): Promise<Hex> {
+    const nonce = await this.reads.permitNonce(signer.address);
+    const deadline = now + 86_400n;
+    const signature = await signer.signTypedData({
+      domain: await this.reads.tokenDomain(),
+      types: PERMIT_TYPES,
+      primaryType: 'Permit',
+      message: { owner: signer.address, spender: market, value: maxUint256, nonce, deadline },
+    });
+    const body = { owner: signer.address, value: maxUint256.toString(), deadline: deadline.toString(), signature };
+    return (await post<{ id: Hex }>(`${this.base}/v1/permits`, body)).id;
+  }
+
+  request(id: Hex): Promise<RelayItem> {
+    return call<RelayItem>(`${this.base}/v1/requests/${id}`);
+  }
+
+  async info(): Promise<{ maxPricePerKWh: bigint } | undefined> {
+    try {
+      const i = await call<{ maxPricePerKWh: string }>(`${this.base}/v1/info`);
+      return { maxPricePerKWh: BigInt(i.maxPricePerKWh) };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Words for the relayer's and the market's rejection codes. */
+export function rejectionWords(code: string): string {
+  const words: Record<string, string> = {
+    NotRegistered: 'this account is not a registered prosumer',
+    NOT_REGISTERED: 'this account is not a registered prosumer',
+    AlreadyHasOrder: 'you already have an order in this window',
+    ALREADY_HAS_ORDER: 'you already have an order in this window (cancel it first)',
+    ALREADY_QUEUED: 'an order of yours is already waiting at the relayer',
+    InvalidNonce: 'the order was signed for an old nonce; sign it again',
+    INVALID_NONCE: 'the order was signed for an old nonce; sign it again',
+    InvalidSignature: 'the signature does not match the account',
+    INVALID_SIGNATURE: 'the signature does not match the account',
+    OrderingClosed: 'the window stopped taking orders',
+    WINDOW_NOT_OPEN: 'the window is not open',
+    WINDOW_CLOSING: 'the window closes before the next batch; wait for the next window',
+    WindowNotOpen: 'the window is not open',
+    EnforcedPause: 'the market is paused',
+    MARKET_PAUSED: 'the market is paused',
+    PLACEMENT_LIMIT: 'the window holds as many orders as it can',
+    NO_LIVE_ORDER: 'there is no live order to cancel',
+    NoLiveOrder: 'there is no live order to cancel',
+    RATE_LIMITED: 'too many requests; try again in a minute',
+    QUEUE_FULL: 'the relayer is busy; try again in a minute',
+    CHAIN_UNAVAILABLE: 'the relayer cannot reach the chain; try again',
+    RELAYER_UNREACHABLE: 'the relayer does not answer; try again in a minute',
+    PERMIT_EXPIRED: 'the permit expired before it was relayed',
+  };
+  return words[code] ?? code;
+}
