@@ -573,6 +573,8 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         uint256 tradeCount;
         uint256 traderCount;
         uint256 clearedWh;
+        uint256 tradeSlots; // storage slot of `_tradeSlots[windowId]`, computed once per call
+        uint256 pendingTrade; // record of an even-index trade not yet stored (0: none), see `_recordTrade`
     }
 
     /// @dev The clearing walk from the stored cursors, at most `maxSteps` trades (at least one when due, then
@@ -590,8 +592,14 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             askId: window.askCursor,
             tradeCount: window.tradeCount,
             traderCount: window.traderCount,
-            clearedWh: window.clearedEnergyWh
+            clearedWh: window.clearedEnergyWh,
+            tradeSlots: 0,
+            pendingTrade: 0
         });
+        mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
+        assembly ("memory-safe") {
+            mstore(add(walk, 0xa0), tradeSlots.slot)
+        }
         uint256 steps;
         bool progressed;
         for (;;) {
@@ -626,6 +634,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             progressed = true;
         }
 
+        _storePendingTrade(walk);
         uint256 price = walk.tradeCount == 0 ? 0 : _marginalPrice(windowId, book, walk);
         // The walk is over: the cursor slots take the clearing time instead (see `Window`).
         walk.bidId = uint40(Math.min(block.timestamp - windowId, type(uint32).max));
@@ -665,7 +674,7 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
             _store(ask, askWord + (quantity << FILLED_SHIFT));
             uint256 index = walk.tradeCount;
             (uint32 buyerId, uint32 sellerId) = (uint32(walk.bidId), uint32(walk.askId));
-            _writeTrade(windowId, index, TradeRecord.encode(buyerId, sellerId, uint32(quantity)));
+            _recordTrade(walk, index, TradeRecord.encode(buyerId, sellerId, uint32(quantity)));
             _emitTradeMatched(windowId, index, buyerId, sellerId, quantity);
             walk.tradeCount = index + 1;
             walk.clearedWh += quantity;
@@ -674,23 +683,43 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
         }
     }
 
-    /// @dev `_tradeSlots[windowId][index >> 1]`: the low half of a fresh slot, or the high half next to it.
-    function _writeTrade(uint256 windowId, uint256 index, uint256 record) private {
-        mapping(uint256 => uint256) storage tradeSlots = _tradeSlots[windowId];
+    /// @dev Trades are stored two per slot (`_tradeSlots[windowId][index >> 1]`): an even-index trade waits in
+    /// `walk.pendingTrade` and is stored with the next one in one fresh-slot write, or alone by
+    /// `_storePendingTrade` when the call ends first (the next call then adds the high half to it).
+    function _recordTrade(Walk memory walk, uint256 index, uint256 record) private {
         if (index & 1 == 0) {
-            tradeSlots[index >> 1] = record;
-        } else {
-            assembly ("memory-safe") {
-                mstore(0, shr(1, index))
-                mstore(32, tradeSlots.slot)
-                let slot := keccak256(0, 64)
-                sstore(slot, or(sload(slot), shl(128, record)))
-            }
+            walk.pendingTrade = record;
+            return;
         }
+        uint256 low = walk.pendingTrade;
+        uint256 tradeSlots = walk.tradeSlots;
+        assembly ("memory-safe") {
+            mstore(0, shr(1, index))
+            mstore(32, tradeSlots)
+            let slot := keccak256(0, 64)
+            // No pending low half: this call started at an odd index, the low half is in storage.
+            if iszero(low) { low := sload(slot) }
+            sstore(slot, or(low, shl(128, record)))
+        }
+        walk.pendingTrade = 0;
     }
 
-    /// @dev `TradeMatched` with the accounts from `registry.accountsOf(buyerId, sellerId)`, as one plain static
-    /// call whose answer is the event's data in place (the clearing's hottest path).
+    /// @dev Stores the pending even-index trade (the last one, `tradeCount - 1`) in the low half of its slot.
+    function _storePendingTrade(Walk memory walk) private {
+        uint256 low = walk.pendingTrade;
+        if (low == 0) return;
+        uint256 index = walk.tradeCount - 1;
+        uint256 tradeSlots = walk.tradeSlots;
+        assembly ("memory-safe") {
+            mstore(0, shr(1, index))
+            mstore(32, tradeSlots)
+            sstore(keccak256(0, 64), low)
+        }
+        walk.pendingTrade = 0;
+    }
+
+    /// @dev `TradeMatched` with the accounts from `registry.accountsOf(buyerId, sellerId)` (one plain static call,
+    /// the clearing's hottest path) as its indexed buyer and seller.
     function _emitTradeMatched(
         uint256 windowId,
         uint256 index,
@@ -711,12 +740,16 @@ contract EnergyMarket is IEnergyMarket, AccessControl, Pausable, ReentrancyGuard
                 revert(m, returndatasize())
             }
             if lt(returndatasize(), 64) { revert(0, 0) }
-            mstore(add(m, 64), quantity)
-            log3(m, 96, topic, windowId, index)
+            let buyer := mload(m)
+            let seller := mload(add(m, 32))
+            mstore(m, index)
+            mstore(add(m, 32), quantity)
+            log4(m, 64, topic, windowId, buyer, seller)
         }
     }
 
     function _saveWalk(Window storage window, Walk memory walk) private {
+        _storePendingTrade(walk);
         (window.bidCursor, window.askCursor) = (uint40(walk.bidId), uint40(walk.askId));
         (window.tradeCount, window.traderCount) = (uint32(walk.tradeCount), uint32(walk.traderCount));
         window.clearedEnergyWh = uint64(walk.clearedWh);

@@ -222,7 +222,8 @@ class Rpc {
 
   /** Sends many transactions with explicit nonces and mines them, at most BULK_BLOCK_TXS per block (anvil's
    * pool slows down quadratically with one long nonce chain, so callers spread setup over many senders). */
-  async bulk(txs: Tx[]): Promise<void> {
+  /** Mines `txs` in as few blocks as it can; `ordered`: sent one by one, so a block keeps their order (slower). */
+  async bulk(txs: Tx[], ordered = false): Promise<void> {
     if (txs.length === 0) return;
     await this.call('evm_setAutomine', false);
     const first = BigInt(String(await this.call('eth_blockNumber'))) + 1n;
@@ -230,8 +231,12 @@ class Rpc {
       const calls = txs.map((t) => ({ method: 'eth_sendTransaction', params: [this.txParams(t, t.gas ?? SETUP_GAS)] }));
       for (let start = 0; start < calls.length; start += BULK_BLOCK_TXS) {
         const block = calls.slice(start, start + BULK_BLOCK_TXS);
-        const half = Math.ceil(block.length / 2);
-        await Promise.all([this.batch(block.slice(0, half)), this.batch(block.slice(half))]);
+        if (ordered) {
+          for (const call of block) await this.call(call.method, ...call.params);
+        } else {
+          const half = Math.ceil(block.length / 2);
+          await Promise.all([this.batch(block.slice(0, half)), this.batch(block.slice(half))]);
+        }
         for (let round = 0; ; round++) {
           await this.call('evm_mine');
           const status = (await this.call('txpool_status')) as { pending: Hex; queued: Hex };
@@ -445,7 +450,7 @@ async function setupBench(url: string) {
           txs.push(placeTx(o.who, w, s.side, o.energy, o.price, hint));
         }
       }
-      await rpc.bulk(txs);
+      await rpc.bulk(txs, true);
     }
   };
 

@@ -70,8 +70,13 @@ interface IEnergyMarket is AutomationCompatibleInterface {
     event SignedOrderRejected(
         uint256 indexed windowId, address indexed prosumer, uint256 nonce, bytes4 reason
     );
+    /// @notice A trade of the clearing walk; a prosumer's trades are found by filtering on `buyer` or `seller`.
     event TradeMatched(
-        uint256 indexed windowId, uint256 indexed tradeIndex, address buyer, address seller, uint256 energyWh
+        uint256 indexed windowId,
+        address indexed buyer,
+        address indexed seller,
+        uint256 tradeIndex,
+        uint256 energyWh
     );
     event WindowCleared(
         uint256 indexed windowId, uint256 clearingPrice, uint256 clearedEnergyWh, uint256 tradeCount

@@ -7,7 +7,11 @@ import {MarketFixture} from "../utils/MarketFixture.sol";
 /// @notice The clearing rule of the spec, branch by branch.
 contract ClearingTest is MarketFixture {
     event TradeMatched(
-        uint256 indexed windowId, uint256 indexed tradeIndex, address buyer, address seller, uint256 energyWh
+        uint256 indexed windowId,
+        address indexed buyer,
+        address indexed seller,
+        uint256 tradeIndex,
+        uint256 energyWh
     );
     event WindowCleared(
         uint256 indexed windowId, uint256 clearingPrice, uint256 clearedEnergyWh, uint256 tradeCount
@@ -37,11 +41,11 @@ contract ClearingTest is MarketFixture {
 
         _warpToClose(w);
         vm.expectEmit(address(market));
-        emit TradeMatched(w, 0, buyers[0], sellers[0], 7 * KWH);
+        emit TradeMatched(w, buyers[0], sellers[0], 0, 7 * KWH);
         vm.expectEmit(address(market));
-        emit TradeMatched(w, 1, buyers[1], sellers[0], 3 * KWH);
+        emit TradeMatched(w, buyers[1], sellers[0], 1, 3 * KWH);
         vm.expectEmit(address(market));
-        emit TradeMatched(w, 2, buyers[1], sellers[1], 4 * KWH);
+        emit TradeMatched(w, buyers[1], sellers[1], 2, 4 * KWH);
         vm.expectEmit(address(market));
         emit WindowCleared(w, 20 * TOKEN, 14 * KWH, 3);
         assertTrue(market.closeWindow(w, 100), "done");
