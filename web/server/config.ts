@@ -23,7 +23,7 @@ export const webConfigSchema = z
     dataSeed: z.coerce.number().int().default(7),
     dataCsvPath: z.string().min(1).optional(),
     dataHttpUrl: z.url().optional(),
-    demoWallets: z.stringbool().default(false),
+    demoWallets: z.union([z.boolean(), z.stringbool()]).default(false),
     demoWalletFirstIndex: z.coerce.number().int().min(0).default(200),
     demoWalletCount: z.coerce.number().int().min(1).max(100).default(20),
     staticDir: z.string().min(1).optional(),

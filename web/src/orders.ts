@@ -5,37 +5,9 @@ import { call, post } from './api.js';
 import { parseDecimal } from './format.js';
 import type { MarketReads } from './market.js';
 import type { Signer } from './wallet.js';
+import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../../keeper/src/relayer/verify.js';
 
-export const ORDER_TYPES = {
-  Order: [
-    { name: 'prosumer', type: 'address' },
-    { name: 'windowId', type: 'uint256' },
-    { name: 'side', type: 'uint8' },
-    { name: 'energyWh', type: 'uint256' },
-    { name: 'pricePerKWh', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-} as const;
-
-export const CANCEL_TYPES = {
-  Cancel: [
-    { name: 'prosumer', type: 'address' },
-    { name: 'windowId', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-} as const;
-
-export const PERMIT_TYPES = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const;
-
-/** The market's limits (uint32 Wh; the price bound as the relayer reports it, 10^6 tokens/kWh when unknown). */
+/** The market's energy limit (uint32 Wh). */
 export const MAX_ENERGY_WH = 2n ** 32n - 1n;
 
 export interface OrderForm {
