@@ -18,7 +18,7 @@ demo: build
 	DEMO_WINDOWS="$(or $(DEMO_WINDOWS),6)" DEMO_WINDOW_SECONDS="$(or $(DEMO_WINDOW_SECONDS),20)" \
 	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/src/demo.ts
 
-.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-keeper keeper fmt fmt-fix lint coverage clean
+.PHONY: install build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper fmt fmt-fix lint coverage clean
 
 install: $(STAMP)
 
@@ -31,13 +31,29 @@ $(STAMP): package.json $(wildcard package-lock.json)
 build: install
 	$(FORGE) build
 
-test: test-forge test-keeper
+test: test-forge test-keeper test-web
 
 test-forge: install
 	$(FORGE) test --no-match-path "test/bench/*"
 
 test-keeper: build typecheck abi-check
 	npx vitest run --root keeper
+
+# The prosumer web app (web/): build the page, then serve it with the data API against any chain:
+# make web RPC_URL=... MARKET_ADDRESS=... RELAYER_URL=... (docs/web.md lists every setting).
+web-build: install
+	npx vite build --config web/vite.config.ts
+
+web: web-build
+	exec node --import tsx web/server/cli.ts
+
+# Debian's chromium for the browser test (playwright-core drives it; no browser download).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+# API tests (vitest on anvil) and the browser scenario in headless chromium; screenshots in web/test-results/.
+test-web: build web-build typecheck chromium
+	npx vitest run --root web
 
 typecheck: install
 	npx tsc -p tsconfig.json

@@ -74,7 +74,8 @@ export function parseWebConfig(input: Record<string, unknown>): WebConfig {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const key = issue.path[0] as keyof WebConfigInput | undefined;
-    return `  ${key ? webEnvNames[key] : 'config'}: ${issue.message}`;
+    const missing = issue.code === 'invalid_type' && key !== undefined && input[key] === undefined;
+    return `  ${key ? webEnvNames[key] : 'config'}: ${missing ? 'is required' : issue.message}`;
   });
   throw new WebConfigError(`invalid web configuration:\n${lines.join('\n')}`);
 }

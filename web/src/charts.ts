@@ -80,8 +80,8 @@ export function bookChart(canvas: HTMLCanvasElement): Chart<'scatter', Pt[]> {
       responsive: true,
       maintainAspectRatio: false,
       scales: {
-        x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'kWh (cumulative)' } },
-        y: { beginAtZero: true, title: { display: true, text: 'tokens/kWh' } },
+        x: { type: 'linear', beginAtZero: true, grace: '8%', title: { display: true, text: 'kWh (cumulative)' } },
+        y: { beginAtZero: true, grace: '10%', title: { display: true, text: 'tokens/kWh' } },
       },
     },
   });

@@ -44,3 +44,22 @@ export function errorBox(message: string): HTMLElement {
 export function section(id: string, title: string, ...children: Child[]): HTMLElement {
   return h('section', { 'aria-labelledby': `${id}-title`, class: 'card' }, h('h2', { id: `${id}-title` }, title), ...children);
 }
+
+export interface Row {
+  attrs?: Attrs;
+  cells: Child[];
+}
+
+/** A table that stacks into labelled cards on narrow screens (each cell carries its column's name). */
+export function dataTable(attrs: Attrs, headers: string[], rows: Row[]): HTMLElement {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { ...attrs, class: `stack ${String(attrs.class ?? '')}`.trim() },
+      h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...rows.map((r) => h('tr', r.attrs ?? {}, ...r.cells.map((c, i) => h('td', { 'data-label': headers[i] ?? '' }, c))))),
+    ),
+  );
+}

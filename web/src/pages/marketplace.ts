@@ -2,17 +2,19 @@
 // two step curves with where it would clear now, a suggested order, and the past windows.
 import type { Chart } from 'chart.js';
 import type { Hex } from 'viem';
-import { HttpError, data } from '../api.js';
+import { HttpError, data, type Hours } from '../api.js';
 import { bookChart, setBook } from '../charts.js';
 import { clear, stepCurve, type BookEntry } from '../clearing.js';
 import { dateTime, duration, kWh, price, time, tokens } from '../format.js';
 import type { OrderView, WindowView } from '../market.js';
 import { rejectionWords, validateOrder, type RelayItem } from '../orders.js';
 import type { Ctx, Page } from '../page.js';
-import { errorBox, fill, h, loading, section, stat } from '../ui.js';
+import { dataTable, errorBox, fill, h, loading, section, stat } from '../ui.js';
 import { WindowList, windowLabel } from '../windows.js';
 
 const PAGE_SIZE = 10;
+const cleared = (w: WindowView) => w.status === 'Cleared' || w.status === 'Settling' || w.status === 'Settled';
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const FOLLOW_MS = 1000;
 const FOLLOW_LIMIT = 180;
 
@@ -38,6 +40,7 @@ export function marketplacePage(ctx: Ctx): Page {
   let pageIndex = 0;
   let chart: Chart<'scatter', { x: number; y: number }[]> | undefined;
   let following = false;
+  let forecast: { hour: number; data: Hours } | undefined;
 
   // The open window and the countdown.
   const windowInfo = h('div', {}, loading());
@@ -69,6 +72,7 @@ export function marketplacePage(ctx: Ctx): Page {
   // The book.
   const canvas = h('canvas', { role: 'img', 'aria-label': 'Order book: demand and supply step curves' });
   const clearNow = h('p', { id: 'clear-now' });
+  const chartBox = h('div', { class: 'chart' }, canvas);
   const bookTable = h('div', {});
 
   // Past windows.
@@ -80,7 +84,7 @@ export function marketplacePage(ctx: Ctx): Page {
     h('h1', {}, 'Marketplace'),
     section('open', 'Open window', windowInfo, ownOrder),
     section('place', 'Add a buy or sell request', suggestion, form),
-    section('book', 'Current book', clearNow, h('div', { class: 'chart' }, canvas), bookTable),
+    section('book', 'Current book', clearNow, chartBox, bookTable),
     section('past', 'Past market windows', past),
   );
 
@@ -168,8 +172,10 @@ export function marketplacePage(ctx: Ctx): Page {
     if (!open || open.status === 'None') {
       fill(windowInfo, h('p', {}, 'No window is open right now; the keeper opens one at every window boundary.'));
       fill(ownOrder);
+      form.hidden = true;
       return;
     }
+    form.hidden = open.status !== 'Open';
     fill(
       windowInfo,
       h('dl', { class: 'stats' },
@@ -196,6 +202,7 @@ export function marketplacePage(ctx: Ctx): Page {
     const supply = stepCurve(asks);
     const point = c.energyWh > 0n ? { x: Number(c.energyWh) / 1000, y: Number(c.pricePerKWh) / 1e18 } : null;
     setBook(chart, demand, supply, point);
+    chartBox.hidden = bids.length + asks.length === 0;
     fill(
       clearNow,
       c.energyWh > 0n
@@ -209,7 +216,7 @@ export function marketplacePage(ctx: Ctx): Page {
         h('td', {}, kWh(e.energyWh, 3)), h('td', {}, price(e.pricePerKWh))));
     fill(
       bookTable,
-      h('details', {}, h('summary', {}, `Show the ${bids.length} bids and ${asks.length} asks as a table`),
+      h('details', {}, h('summary', {}, `Show the book as a table (${plural(bids.length, 'bid')}, ${plural(asks.length, 'ask')})`),
         h('table', { id: 'book-table' },
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Side'), h('th', { scope: 'col' }, 'Energy'),
             h('th', { scope: 'col' }, 'Price'))),
@@ -220,8 +227,11 @@ export function marketplacePage(ctx: Ctx): Page {
 
   const renderSuggestion = async (clearing: ReturnType<typeof clear>) => {
     if (!open || open.status !== 'Open') return fill(suggestion);
+    if (mine?.live) return fill(suggestion, h('p', {}, 'You have an order in this window; cancel it to place another.'));
     try {
-      const f = await data.forecast(12);
+      const hourNow = Math.floor(Number(ctx.watch.now()) / 3600);
+      if (!forecast || forecast.hour !== hourNow) forecast = { hour: hourNow, data: await data.forecast(12) };
+      const f = forecast.data;
       const delivery = Number(open.id + d);
       const hour = f.hours.find((x) => x.start <= delivery && delivery < x.start + 3600) ?? f.hours[0];
       if (!hour) return fill(suggestion);
@@ -267,15 +277,17 @@ export function marketplacePage(ctx: Ctx): Page {
       past,
       total === 0
         ? h('p', {}, 'No window has been opened yet.')
-        : h('div', { class: 'table-wrap' }, h('table', { id: 'windows-table' },
-          h('thead', {}, h('tr', {}, ...['Start', 'Status', 'Energy traded', 'Tokens moved', 'Clearing price']
-            .map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, ...rows.map((r) => h('tr', { 'data-window': r.id.toString() },
-            h('td', {}, dateTime(r.id)),
-            h('td', {}, h('span', { class: `badge ${r.label.replace(' ', '-').toLowerCase()}` }, r.label)),
-            h('td', {}, r.label === 'Open' ? '–' : kWh(r.clearedEnergyWh, 3)),
-            h('td', {}, r.settledCount > 0n ? tokens(r.tokensMoved) : '–'),
-            h('td', {}, r.label === 'Open' || r.label === 'In progress' && r.status !== 'Settling' ? '–' : price(r.clearingPrice))))))),
+        : dataTable({ id: 'windows-table' }, ['Start', 'Status', 'Energy traded', 'Tokens moved', 'Clearing price'],
+          rows.map((r) => ({
+            attrs: { 'data-window': r.id.toString() },
+            cells: [
+              dateTime(r.id),
+              h('span', { class: `badge ${r.label.replace(' ', '-').toLowerCase()}` }, r.label),
+              cleared(r) ? kWh(r.clearedEnergyWh, 3) : '–',
+              r.settledCount > 0n ? tokens(r.tokensMoved) : '–',
+              cleared(r) ? price(r.clearingPrice) : '–',
+            ],
+          }))),
       h('nav', { class: 'pager', 'aria-label': 'Past windows pages' },
         h('button', { type: 'button', class: 'secondary', id: 'past-prev', disabled: pageIndex === 0, onclick: go(pageIndex - 1) },
           'Newer'),

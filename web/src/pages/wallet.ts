@@ -5,7 +5,7 @@ import { dateTime, kWh, price, short, tokens } from '../format.js';
 import { REJECT_WORDS, type TradeView, type WindowView } from '../market.js';
 import { rejectionWords } from '../orders.js';
 import type { Ctx, Page } from '../page.js';
-import { errorBox, fill, h, loading, section, stat } from '../ui.js';
+import { dataTable, errorBox, fill, h, loading, section, stat } from '../ui.js';
 
 interface WindowTrades {
   window: WindowView;
@@ -77,22 +77,23 @@ export function walletPage(ctx: Ctx): Page {
       ...groups.map(({ window: w, trades }) =>
         h('div', { class: 'window-trades', 'data-window': w.id.toString() },
           h('h3', {}, `Window ${dateTime(w.id)} · ${w.status} · ${price(w.clearingPrice)}`),
-          h('div', { class: 'table-wrap' }, h('table', {},
-            h('thead', {}, h('tr', {}, ...['#', 'Buyer', 'Seller', 'Energy', 'Cost', 'Status']
-              .map((t) => h('th', { scope: 'col' }, t)))),
-            h('tbody', {}, ...trades.map((t) => {
-              const own = t.buyer === me || t.seller === me;
-              const role = t.buyer === me ? 'you bought' : t.seller === me ? 'you sold' : '';
-              const why = t.status === 'Rejected' ? `: ${REJECT_WORDS[t.reason] ?? 'rejected'}` : '';
-              return h('tr', { class: `trade ${t.status.toLowerCase()}${own ? ' own' : ''}`, 'data-trade': t.index.toString() },
-                h('td', {}, String(t.index)),
-                h('td', { title: t.buyer }, t.buyer === me ? 'you' : short(t.buyer)),
-                h('td', { title: t.seller }, t.seller === me ? 'you' : short(t.seller)),
-                h('td', {}, kWh(t.energyWh, 3)),
-                h('td', {}, tokens(cost(t, w))),
-                h('td', {}, h('span', { class: `badge ${t.status.toLowerCase()}` }, t.status), why,
-                  role ? h('span', { class: 'sr-only' }, ` (${role})`) : null));
-            }))))),
+          dataTable({}, ['#', 'Buyer', 'Seller', 'Energy', 'Cost', 'Status'], trades.map((t) => {
+            const own = t.buyer === me || t.seller === me;
+            const role = t.buyer === me ? 'you bought' : t.seller === me ? 'you sold' : '';
+            const why = t.status === 'Rejected' ? `: ${REJECT_WORDS[t.reason] ?? 'rejected'}` : '';
+            return {
+              attrs: { class: `trade ${t.status.toLowerCase()}${own ? ' own' : ''}`, 'data-trade': t.index.toString() },
+              cells: [
+                String(t.index),
+                h('span', { title: t.buyer }, t.buyer === me ? 'you' : short(t.buyer)),
+                h('span', { title: t.seller }, t.seller === me ? 'you' : short(t.seller)),
+                kWh(t.energyWh, 3),
+                tokens(cost(t, w)),
+                h('span', {}, h('span', { class: `badge ${t.status.toLowerCase()}` }, t.status), why,
+                  role ? h('span', { class: 'sr-only' }, ` (${role})`) : null),
+              ],
+            };
+          }))),
       ),
     );
   };
