@@ -58,7 +58,7 @@ async function signedIn(index: number): Promise<Page> {
 }
 
 async function placeThroughForm(page: Page, side: 'buy' | 'sell', kWh: string, price: string): Promise<void> {
-  await page.goto(`${web.url}/#/marketplace`);
+  if (!page.url().endsWith('#/marketplace')) await page.goto(`${web.url}/#/marketplace`);
   await page.getByText('You have no order in this window.').waitFor();
   await page.getByLabel('Buy or sell', { exact: true }).selectOption(side);
   await page.getByLabel('Energy (kWh)').fill(kWh);
@@ -139,6 +139,10 @@ describe('web app in chromium', () => {
     await buyer.getByRole('button', { name: 'Sign and send the order' }).click();
     await text(buyer.locator('#order-energy-error'), 'Enter the energy in kWh');
     await text(buyer.locator('#order-price-error'), 'more than 0');
+    // A first bid, cancelled by a signed Cancel through the relayer, then the real one.
+    await placeThroughForm(buyer, 'buy', '1', '21');
+    await buyer.getByRole('button', { name: 'Cancel my order (signed)' }).click();
+    await buyer.getByText('Your order is cancelled').waitFor({ timeout: 30_000 });
     await placeThroughForm(buyer, 'buy', '2', '25');
     // Home 3 bids directly (no relayer) and holds no tokens.
     await f.placeOrder(f.prosumers[2]!, w0, 0, 2000n, parseEther('24'));

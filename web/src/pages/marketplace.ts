@@ -40,6 +40,7 @@ export function marketplacePage(ctx: Ctx): Page {
   let pageIndex = 0;
   let chart: Chart<'scatter', { x: number; y: number }[]> | undefined;
   let following = false;
+  let shownWindow: bigint | undefined;
   let forecast: { hour: number; data: Hours } | undefined;
 
   // The open window and the countdown.
@@ -56,6 +57,7 @@ export function marketplacePage(ctx: Ctx): Page {
     'aria-describedby': 'order-price-hint order-price-error' });
   const submit = h('button', { type: 'submit', id: 'order-submit' }, 'Sign and send the order');
   const orderStatus = h('div', { id: 'order-status', 'aria-live': 'polite' });
+  const closedNote = h('p', { hidden: true }, 'Orders can be placed again when the next window opens.');
   const suggestion = h('div', { id: 'suggestion' }, loading('Working out a suggestion from your forecast…'));
   const form = h(
     'form',
@@ -83,7 +85,7 @@ export function marketplacePage(ctx: Ctx): Page {
     { class: 'page' },
     h('h1', {}, 'Marketplace'),
     section('open', 'Open window', windowInfo, ownOrder),
-    section('place', 'Add a buy or sell request', suggestion, form),
+    section('place', 'Add a buy or sell request', closedNote, suggestion, form),
     section('book', 'Current book', clearNow, chartBox, bookTable),
     section('past', 'Past market windows', past),
   );
@@ -173,9 +175,18 @@ export function marketplacePage(ctx: Ctx): Page {
       fill(windowInfo, h('p', {}, 'No window is open right now; the keeper opens one at every window boundary.'));
       fill(ownOrder);
       form.hidden = true;
+      closedNote.hidden = false;
       return;
     }
     form.hidden = open.status !== 'Open';
+    closedNote.hidden = !form.hidden;
+    if (shownWindow !== undefined && shownWindow !== open.id) {
+      // A new window: the last one's message and values no longer apply.
+      fill(orderStatus);
+      energy.value = '';
+      priceInput.value = '';
+    }
+    shownWindow = open.id;
     fill(
       windowInfo,
       h('dl', { class: 'stats' },
@@ -216,7 +227,7 @@ export function marketplacePage(ctx: Ctx): Page {
         h('td', {}, kWh(e.energyWh, 3)), h('td', {}, price(e.pricePerKWh))));
     fill(
       bookTable,
-      h('details', {}, h('summary', {}, `Show the book as a table (${plural(bids.length, 'bid')}, ${plural(asks.length, 'ask')})`),
+      bids.length + asks.length > 0 && h('details', {}, h('summary', {}, `Show the book as a table (${plural(bids.length, 'bid')}, ${plural(asks.length, 'ask')})`),
         h('table', { id: 'book-table' },
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Side'), h('th', { scope: 'col' }, 'Energy'),
             h('th', { scope: 'col' }, 'Price'))),
