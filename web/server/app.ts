@@ -79,7 +79,11 @@ export function createApp(parts: AppParts): Hono<AuthEnv> {
   const session = requireSession(store, auth.secret);
   app.get('/api/v1/me', session, (c) => {
     const s = c.get('session');
-    return c.json({ address: s.address, prosumerId: s.prosumerId.toString(), expiresAt: new Date(s.expiresAt).toISOString() });
+    return c.json({
+      address: s.address,
+      prosumerId: s.prosumerId.toString(),
+      expiresAt: new Date(s.expiresAt).toISOString(),
+    });
   });
   app.route('/api/v1', dataRoutes(parts.chain, parts.source, session));
   app.all('/api/*', (c) => refuse(c, new ApiError(404, 'NOT_FOUND', `no route ${c.req.path}`)));

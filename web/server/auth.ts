@@ -42,13 +42,20 @@ async function verifyLogin(c: Context, body: unknown, chain: ChainView, store: S
   if (fields.domain !== origin.host) {
     throw new ApiError(401, 'WRONG_DOMAIN', `the message is for ${fields.domain}, this site is ${origin.host}`);
   }
-  if (new URL(fields.uri).origin !== origin.origin) throw new ApiError(401, 'WRONG_URI', `uri must be on ${origin.origin}`);
+  if (new URL(fields.uri).origin !== origin.origin)
+    throw new ApiError(401, 'WRONG_URI', `uri must be on ${origin.origin}`);
   if (fields.chainId !== chain.deployment.chainId) {
-    throw new ApiError(401, 'WRONG_CHAIN', `the message names chain ${fields.chainId}, the market is on ${chain.deployment.chainId}`);
+    throw new ApiError(
+      401,
+      'WRONG_CHAIN',
+      `the message names chain ${fields.chainId}, the market is on ${chain.deployment.chainId}`,
+    );
   }
-  if (!store.consumeNonce(fields.nonce)) throw new ApiError(401, 'INVALID_NONCE', 'unknown, used or expired nonce; sign in again');
+  if (!store.consumeNonce(fields.nonce))
+    throw new ApiError(401, 'INVALID_NONCE', 'unknown, used or expired nonce; sign in again');
   const valid = await verifySiweMessage(chain.client, { message, signature, domain: origin.host, nonce: fields.nonce });
-  if (!valid) throw new ApiError(401, 'INVALID_SIGNATURE', 'the signature is not the account\'s, or the message has expired');
+  if (!valid)
+    throw new ApiError(401, 'INVALID_SIGNATURE', "the signature is not the account's, or the message has expired");
   return getAddress(fields.address);
 }
 

@@ -46,7 +46,11 @@ export class ChainView {
     }
     const read = <F extends 'token' | 'registry' | 'windowDuration'>(functionName: F) =>
       client.readContract({ address: market, abi: energyMarketAbi, functionName });
-    const [token, registry, windowDuration] = await Promise.all([read('token'), read('registry'), read('windowDuration')]);
+    const [token, registry, windowDuration] = await Promise.all([
+      read('token'),
+      read('registry'),
+      read('windowDuration'),
+    ]);
     return new ChainView(client, { chainId, market, token, registry, windowDuration });
   }
 

@@ -25,7 +25,8 @@ function query<T>(c: Context, schema: z.ZodType<T>): T {
   const parsed = schema.safeParse(c.req.query());
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const reason = issue?.code === 'unrecognized_keys' ? `unknown query parameter ${issue.keys.join(', ')}` : issue?.message;
+  const reason =
+    issue?.code === 'unrecognized_keys' ? `unknown query parameter ${issue.keys.join(', ')}` : issue?.message;
   throw new ApiError(400, 'INVALID_QUERY', reason ?? 'invalid query');
 }
 
@@ -38,7 +39,6 @@ function subject(c: Context<AuthEnv>): Address {
   if (getAddress(named) !== own) throw new ApiError(403, 'FORBIDDEN', 'a prosumer reads only its own data');
   return own;
 }
-
 
 export function dataRoutes(
   chain: ChainView,

@@ -15,7 +15,8 @@ import type { HouseholdDataSource } from './data/types.js';
 import { SessionStore } from './sessions.js';
 
 export type { WebConfig, WebConfigInput } from './config.js';
-export type { HouseholdDataSource } from './data/types.js';
+export type { HouseholdDataSource, Household, HourlyEnergy, BatteryCharge } from './data/types.js';
+export { SimulatedHouseholdData } from './data/simulated.js';
 
 export const defaultStaticDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist');
 

@@ -19,6 +19,7 @@ export async function call<T>(path: string, init: RequestInit = {}): Promise<T> 
   }
   const text = await res.text();
   const body = (text ? JSON.parse(text) : {}) as { code?: string; message?: string };
+  if (res.status === 401 && body.code === 'NOT_SIGNED_IN') window.dispatchEvent(new Event('session-expired'));
   if (!res.ok) throw new HttpError(res.status, body.code ?? `HTTP_${res.status}`, body.message ?? res.statusText);
   return body as T;
 }

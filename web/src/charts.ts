@@ -12,12 +12,28 @@ import {
   Tooltip,
 } from 'chart.js';
 
-Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip, Filler);
+Chart.register(
+  LineController,
+  ScatterController,
+  LineElement,
+  PointElement,
+  LinearScale,
+  CategoryScale,
+  Legend,
+  Tooltip,
+  Filler,
+);
 Chart.defaults.font.family = 'system-ui, sans-serif';
 Chart.defaults.color = '#1f2933';
 Chart.defaults.animation = false;
 
-export const COLORS = { measured: '#1d4ed8', forecast: '#b45309', demand: '#1d4ed8', supply: '#047857', clear: '#b91c1c' };
+export const COLORS = {
+  measured: '#1d4ed8',
+  forecast: '#b45309',
+  demand: '#1d4ed8',
+  supply: '#047857',
+  clear: '#b91c1c',
+};
 
 export interface HourlySeries {
   labels: string[];
@@ -68,12 +84,35 @@ export function bookChart(canvas: HTMLCanvasElement): Chart<'scatter', Pt[]> {
     type: 'scatter',
     data: {
       datasets: [
-        { label: 'Demand (bids)', data: [], showLine: true, stepped: false, borderColor: COLORS.demand, pointRadius: 0,
-          backgroundColor: COLORS.demand, borderWidth: 2 },
-        { label: 'Supply (asks)', data: [], showLine: true, stepped: false, borderColor: COLORS.supply, pointRadius: 0,
-          backgroundColor: COLORS.supply, borderWidth: 2 },
-        { label: 'Would clear now', data: [], pointRadius: 7, pointStyle: 'crossRot', borderColor: COLORS.clear,
-          backgroundColor: COLORS.clear, borderWidth: 3 },
+        {
+          label: 'Demand (bids)',
+          data: [],
+          showLine: true,
+          stepped: false,
+          borderColor: COLORS.demand,
+          pointRadius: 0,
+          backgroundColor: COLORS.demand,
+          borderWidth: 2,
+        },
+        {
+          label: 'Supply (asks)',
+          data: [],
+          showLine: true,
+          stepped: false,
+          borderColor: COLORS.supply,
+          pointRadius: 0,
+          backgroundColor: COLORS.supply,
+          borderWidth: 2,
+        },
+        {
+          label: 'Would clear now',
+          data: [],
+          pointRadius: 7,
+          pointStyle: 'crossRot',
+          borderColor: COLORS.clear,
+          backgroundColor: COLORS.clear,
+          borderWidth: 3,
+        },
       ],
     },
     options: {

@@ -2,7 +2,8 @@
 import { formatUnits, parseUnits } from 'viem';
 
 export function kWh(wh: bigint | number, digits = 2): string {
-  return `${(Number(wh) / 1000).toLocaleString('en-GB', { minimumFractionDigits: digits, maximumFractionDigits: digits })} kWh`;
+  const n = Number(wh) / 1000;
+  return `${n.toLocaleString('en-GB', { minimumFractionDigits: digits, maximumFractionDigits: digits })} kWh`;
 }
 
 export function kW(w: bigint | number): string {

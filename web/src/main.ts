@@ -44,10 +44,18 @@ function showBanner(watch: ChainWatch): void {
   banner.className = `banner ${s.kind === 'connecting' ? 'info' : 'bad'}`;
   if (s.kind === 'connecting') fill(banner, `Connecting to the chain at ${rpc}…`);
   else if (s.kind === 'unreachable') {
-    fill(banner, h('strong', {}, 'The chain is unreachable. '), `No answer from ${rpc}; the figures shown may be out of date. `,
-      'Retrying every second.');
+    fill(
+      banner,
+      h('strong', {}, 'The chain is unreachable. '),
+      `No answer from ${rpc}; the figures shown may be out of date. `,
+      'Retrying every second.',
+    );
   } else {
-    fill(banner, h('strong', {}, 'Wrong chain. '), `${rpc} serves chain ${s.actual}; this market is on chain ${watch.config.chainId}.`);
+    fill(
+      banner,
+      h('strong', {}, 'Wrong chain. '),
+      `${rpc} serves chain ${s.actual}; this market is on chain ${watch.config.chainId}.`,
+    );
   }
 }
 
@@ -106,7 +114,10 @@ async function start(): Promise<void> {
   try {
     me = await data.me();
   } catch (error) {
-    if (!(error instanceof HttpError) || error.status !== 401) throw error;
+    if (!(error instanceof HttpError) || error.status !== 401) {
+      fill(main, errorBox(`The web server cannot be reached: ${(error as Error).message}`));
+      return;
+    }
   }
 
   const logout = async () => {
@@ -143,6 +154,13 @@ async function start(): Promise<void> {
     if (watch.ok || r === 'login') void refresh().catch(() => undefined);
   };
   window.addEventListener('hashchange', render);
+  // The session ended (expired, or the server restarted): back to the login page.
+  window.addEventListener('session-expired', () => {
+    if (!me) return;
+    me = undefined;
+    signer = undefined;
+    location.hash = '#/login';
+  });
   render();
 }
 

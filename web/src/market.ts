@@ -67,7 +67,15 @@ export class MarketReads {
       functionName: 'getWindow',
       args: [id],
     });
-    return { id, status: WINDOW_STATUS[status] ?? 'None', clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
+    return {
+      id,
+      status: WINDOW_STATUS[status] ?? 'None',
+      clearingPrice,
+      clearedEnergyWh,
+      orderCount,
+      tradeCount,
+      settledCount,
+    };
   }
 
   async order(windowId: bigint, prosumer: Address): Promise<OrderView> {
@@ -81,7 +89,12 @@ export class MarketReads {
   }
 
   orderNonce(windowId: bigint, prosumer: Address): Promise<bigint> {
-    return this.c.readContract({ address: this.market, abi: energyMarketAbi, functionName: 'orderNonce', args: [windowId, prosumer] });
+    return this.c.readContract({
+      address: this.market,
+      abi: energyMarketAbi,
+      functionName: 'orderNonce',
+      args: [windowId, prosumer],
+    });
   }
 
   async trade(windowId: bigint, index: bigint): Promise<TradeView> {
@@ -137,7 +150,12 @@ export class MarketReads {
   }
 
   balance(account: Address): Promise<bigint> {
-    return this.c.readContract({ address: this.watch.config.token, abi: energyTokenAbi, functionName: 'balanceOf', args: [account] });
+    return this.c.readContract({
+      address: this.watch.config.token,
+      abi: energyTokenAbi,
+      functionName: 'balanceOf',
+      args: [account],
+    });
   }
 
   allowance(account: Address): Promise<bigint> {
@@ -150,15 +168,35 @@ export class MarketReads {
   }
 
   permitNonce(account: Address): Promise<bigint> {
-    return this.c.readContract({ address: this.watch.config.token, abi: energyTokenAbi, functionName: 'nonces', args: [account] });
+    return this.c.readContract({
+      address: this.watch.config.token,
+      abi: energyTokenAbi,
+      functionName: 'nonces',
+      args: [account],
+    });
   }
 
   async prosumer(account: Address) {
     const registry = this.watch.config.registry;
     const [id, batteries, pv] = await Promise.all([
-      this.c.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'prosumerIdOf', args: [account] }),
-      this.c.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'batteriesOf', args: [account] }),
-      this.c.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'pvSystemsOf', args: [account] }),
+      this.c.readContract({
+        address: registry,
+        abi: prosumerRegistryAbi,
+        functionName: 'prosumerIdOf',
+        args: [account],
+      }),
+      this.c.readContract({
+        address: registry,
+        abi: prosumerRegistryAbi,
+        functionName: 'batteriesOf',
+        args: [account],
+      }),
+      this.c.readContract({
+        address: registry,
+        abi: prosumerRegistryAbi,
+        functionName: 'pvSystemsOf',
+        args: [account],
+      }),
     ]);
     return { id, batteries, pv };
   }
@@ -186,11 +224,19 @@ export class MarketReads {
     const scan = (args: { buyer: Address } | { seller: Address }) =>
       Promise.all(
         this.ranges(fromBlock, toBlock).map((r) =>
-          this.c.getContractEvents({ address: this.market, abi: energyMarketAbi, eventName: 'TradeMatched', args, ...r }),
+          this.c.getContractEvents({
+            address: this.market,
+            abi: energyMarketAbi,
+            eventName: 'TradeMatched',
+            args,
+            ...r,
+          }),
         ),
       );
     const [bought, sold] = await Promise.all([scan({ buyer: account }), scan({ seller: account })]);
-    const ids = [...bought.flat(), ...sold.flat()].flatMap((l) => (l.args.windowId === undefined ? [] : [l.args.windowId]));
+    const ids = [...bought.flat(), ...sold.flat()].flatMap((l) =>
+      l.args.windowId === undefined ? [] : [l.args.windowId],
+    );
     return [...new Set(ids)];
   }
 
@@ -206,7 +252,11 @@ export class MarketReads {
   }
 
   /** Each settled trade of a window (TradeSettled): status and cost, by trade index. */
-  async settled(windowId: bigint, fromBlock: bigint, toBlock: bigint): Promise<Map<bigint, { status: number; cost: bigint }>> {
+  async settled(
+    windowId: bigint,
+    fromBlock: bigint,
+    toBlock: bigint,
+  ): Promise<Map<bigint, { status: number; cost: bigint }>> {
     const logs = await Promise.all(
       this.ranges(fromBlock, toBlock).map((r) =>
         this.c.getContractEvents({
@@ -220,7 +270,8 @@ export class MarketReads {
     );
     const out = new Map<bigint, { status: number; cost: bigint }>();
     for (const l of logs.flat()) {
-      if (l.args.tradeIndex !== undefined) out.set(l.args.tradeIndex, { status: l.args.status ?? 0, cost: l.args.cost ?? 0n });
+      if (l.args.tradeIndex !== undefined)
+        out.set(l.args.tradeIndex, { status: l.args.status ?? 0, cost: l.args.cost ?? 0n });
     }
     return out;
   }

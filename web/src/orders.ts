@@ -31,10 +31,12 @@ export function validateOrder(
   else if (energyWh > MAX_ENERGY_WH) errors.energy = `At most ${MAX_ENERGY_WH / 1000n} kWh.`;
   const pricePerKWh = parseDecimal(priceText, 6);
   const priceUnits = pricePerKWh === undefined ? undefined : pricePerKWh * 10n ** 12n;
-  if (priceUnits === undefined) errors.price = 'Enter the price in tokens per kWh, e.g. 20 or 19.5 (at most 6 decimals).';
+  if (priceUnits === undefined)
+    errors.price = 'Enter the price in tokens per kWh, e.g. 20 or 19.5 (at most 6 decimals).';
   else if (priceUnits === 0n) errors.price = 'The price must be more than 0.';
   else if (priceUnits > maxPrice) errors.price = `At most ${maxPrice / 10n ** 18n} tokens per kWh.`;
-  if (Object.keys(errors).length > 0 || energyWh === undefined || priceUnits === undefined) return { ok: false, errors };
+  if (Object.keys(errors).length > 0 || energyWh === undefined || priceUnits === undefined)
+    return { ok: false, errors };
   return { ok: true, order: { side: side === 'sell' ? 1 : 0, energyWh, pricePerKWh: priceUnits } };
 }
 

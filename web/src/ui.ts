@@ -42,7 +42,12 @@ export function errorBox(message: string): HTMLElement {
 
 /** A section with a heading whose id labels it. */
 export function section(id: string, title: string, ...children: Child[]): HTMLElement {
-  return h('section', { 'aria-labelledby': `${id}-title`, class: 'card' }, h('h2', { id: `${id}-title` }, title), ...children);
+  return h(
+    'section',
+    { 'aria-labelledby': `${id}-title`, class: 'card' },
+    h('h2', { id: `${id}-title` }, title),
+    ...children,
+  );
 }
 
 export interface Row {
@@ -59,7 +64,13 @@ export function dataTable(attrs: Attrs, headers: string[], rows: Row[]): HTMLEle
       'table',
       { ...attrs, class: `stack ${String(attrs.class ?? '')}`.trim() },
       h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, ...rows.map((r) => h('tr', r.attrs ?? {}, ...r.cells.map((c, i) => h('td', { 'data-label': headers[i] ?? '' }, c))))),
+      h(
+        'tbody',
+        {},
+        ...rows.map((r) =>
+          h('tr', r.attrs ?? {}, ...r.cells.map((c, i) => h('td', { 'data-label': headers[i] ?? '' }, c))),
+        ),
+      ),
     ),
   );
 }

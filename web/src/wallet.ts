@@ -7,7 +7,6 @@ import {
   type Address,
   type EIP1193Provider,
   type Hex,
-  type TypedData,
   type TypedDataDefinition,
 } from 'viem';
 import { HDKey, hdKeyToAccount } from 'viem/accounts';
@@ -16,12 +15,14 @@ import { HDKey, hdKeyToAccount } from 'viem/accounts';
 const DEMO_MNEMONIC = 'test test test test test test test test test test test junk';
 const STORAGE_KEY = 'energy-signer';
 
+
+
 export interface Signer {
   address: Address;
   kind: 'demo' | 'browser';
   label: string;
   signMessage(message: string): Promise<Hex>;
-  signTypedData<const T extends TypedData, P extends keyof T & string>(td: TypedDataDefinition<T, P>): Promise<Hex>;
+  signTypedData(td: TypedDataDefinition): Promise<Hex>;
 }
 
 export interface DemoHome {
@@ -66,7 +67,10 @@ export async function browserSigner(chainId: number): Promise<Signer> {
   const onChain = await wallet.getChainId();
   if (onChain !== chainId) {
     try {
-      await provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: `0x${chainId.toString(16)}` }] });
+      await provider.request({
+        method: 'wallet_switchEthereumChain',
+        params: [{ chainId: `0x${chainId.toString(16)}` }],
+      });
     } catch {
       throw new Error(`the wallet is on chain ${onChain}; switch it to chain ${chainId}`);
     }
@@ -76,7 +80,7 @@ export async function browserSigner(chainId: number): Promise<Signer> {
     kind: 'browser',
     label: 'browser wallet',
     signMessage: (message) => wallet.signMessage({ account: address, message }),
-    signTypedData: (td) => wallet.signTypedData({ account: address, ...td } as never),
+    signTypedData: (td) => wallet.signTypedData({ account: address, ...td }),
   };
 }
 

@@ -51,7 +51,8 @@ export class WindowList {
         if (cached) return cached;
         const w = await this.reads.window(id);
         const label = windowLabel(w, this.watch.now(), this.watch.config.windowDuration);
-        const tokensMoved = w.settledCount > 0n ? await this.reads.tokensMoved(id, this.watch.config.startBlock, head) : 0n;
+        const tokensMoved =
+          w.settledCount > 0n ? await this.reads.tokensMoved(id, this.watch.config.startBlock, head) : 0n;
         const row = { ...w, label, tokensMoved };
         if (w.status === 'Settled') this.settled.set(id, row);
         return row;

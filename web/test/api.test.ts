@@ -76,7 +76,10 @@ describe('sign-in with Ethereum', () => {
         origin: parts.origin ?? f.web.url,
         ...(parts.expired ? { expirationTime: new Date(Date.now() - 1000) } : {}),
       });
-      const res = await client.post('/api/v1/auth/login', { message, signature: await p.account.signMessage({ message }) });
+      const res = await client.post('/api/v1/auth/login', {
+        message,
+        signature: await p.account.signMessage({ message }),
+      });
       return { status: res.status, code: ((await res.json()) as { code: string }).code, nonce };
     };
     const ok = await attempt({});
@@ -135,7 +138,10 @@ describe('personal data API', () => {
       expect(body.code).toBe('FORBIDDEN');
     }
     const bad = async (path: string) => (await client.json(path)).body;
-    expect(await bad('/api/v1/me/history?hours=abc')).toMatchObject({ code: 'INVALID_QUERY', message: 'hours must be a whole number' });
+    expect(await bad('/api/v1/me/history?hours=abc')).toMatchObject({
+      code: 'INVALID_QUERY',
+      message: 'hours must be a whole number',
+    });
     expect(await bad('/api/v1/me/history?hours=0')).toMatchObject({ message: 'hours must be between 1 and 168' });
     expect(await bad('/api/v1/me/forecast?hours=49')).toMatchObject({ message: 'hours must be between 1 and 48' });
     expect(await bad('/api/v1/me/history?days=2')).toMatchObject({ message: 'unknown query parameter days' });

@@ -24,11 +24,18 @@ const contexts: BrowserContext[] = [];
 
 /** Waits until the locator's text contains `expected` (the page updates by itself: no reload). */
 const text = (l: Locator, expected: string, timeout = 5000) =>
-  expect.poll(async () => (await l.count()) > 0 ? await l.first().innerText() : '', { timeout }).toContain(expected);
+  expect.poll(async () => ((await l.count()) > 0 ? await l.first().innerText() : ''), { timeout }).toContain(expected);
 const count = (l: Locator, n: number, timeout = 5000) => expect.poll(() => l.count(), { timeout }).toBe(n);
 
-async function admin(functionName: 'openWindow' | 'closeWindow' | 'settleWindow' | 'submitMeterReadings', args: unknown[]) {
-  const wallet = createWalletClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), account: f.admin });
+async function admin(
+  functionName: 'openWindow' | 'closeWindow' | 'settleWindow' | 'submitMeterReadings',
+  args: unknown[],
+) {
+  const wallet = createWalletClient({
+    chain: makeChain(f.anvil.chainId, f.anvil.url),
+    transport: http(f.anvil.url),
+    account: f.admin,
+  });
   const hash = await wallet.writeContract({
     address: f.deployment.market,
     abi: energyMarketAbi,
@@ -39,8 +46,17 @@ async function admin(functionName: 'openWindow' | 'closeWindow' | 'settleWindow'
   if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
 }
 
-async function asProsumer(p: Prosumer, address: Address, functionName: 'transfer' | 'approve', args: [Address, bigint]) {
-  const wallet = createWalletClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), account: p.account });
+async function asProsumer(
+  p: Prosumer,
+  address: Address,
+  functionName: 'transfer' | 'approve',
+  args: [Address, bigint],
+) {
+  const wallet = createWalletClient({
+    chain: makeChain(f.anvil.chainId, f.anvil.url),
+    transport: http(f.anvil.url),
+    account: p.account,
+  });
   const hash = await wallet.writeContract({ address, abi: energyTokenAbi, functionName, args });
   await f.publicClient.waitForTransactionReceipt({ hash });
 }
@@ -181,7 +197,10 @@ describe('web app in chromium', () => {
     await text(rejected, 'buyer lacked tokens or allowance');
     await text(accepted, '44.00 CET');
     await text(seller.locator('#balance'), '1,044.00 CET');
-    const color = await accepted.locator('td').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    const color = await accepted
+      .locator('td')
+      .first()
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(color).toBe('rgb(220, 252, 231)');
     await screenshots(seller, 'wallet-settled');
     await buyer.goto(`${web.url}/#/wallet`);

@@ -10,7 +10,8 @@ export const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 
 /** Headless chromium; playwright gives each launch a fresh temporary profile (its own --user-data-dir). */
 export async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (make test-web does)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (make test-web does)`);
   await mkdir(RESULTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,

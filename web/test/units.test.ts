@@ -11,12 +11,23 @@ import { clear, stepCurve, type BookEntry } from '../src/clearing.js';
 import { validateOrder } from '../src/orders.js';
 
 const kwh = (n: number) => BigInt(n * 1000);
-const entry = (prosumer: string, k: number, p: number): BookEntry => ({ prosumer, energyWh: kwh(k), pricePerKWh: parseEther(String(p)) });
+const entry = (prosumer: string, k: number, p: number): BookEntry => ({
+  prosumer,
+  energyWh: kwh(k),
+  pricePerKWh: parseEther(String(p)),
+});
 
 describe('clearing (docs/protocol.md)', () => {
   it('clears the reference case at 20 for 14 kWh: A←1 7, B←1 3, B←2 4', () => {
     const bids = [entry('A', 7, 25), entry('B', 7, 23), entry('C', 10, 18), entry('D', 6, 16), entry('E', 5, 14)];
-    const asks = [entry('1', 10, 18), entry('2', 7, 20), entry('3', 8, 22), entry('4', 3, 24), entry('5', 4, 29), entry('6', 3, 32)];
+    const asks = [
+      entry('1', 10, 18),
+      entry('2', 7, 20),
+      entry('3', 8, 22),
+      entry('4', 3, 24),
+      entry('5', 4, 29),
+      entry('6', 3, 32),
+    ];
     const c = clear(bids, asks);
     expect(c.pricePerKWh).toBe(parseEther('20'));
     expect(c.energyWh).toBe(kwh(14));
@@ -39,7 +50,10 @@ describe('clearing (docs/protocol.md)', () => {
 
   it('draws step curves with two points per order', () => {
     expect(stepCurve([entry('A', 2, 25), entry('B', 1, 20)])).toEqual([
-      { x: 0, y: 25 }, { x: 2, y: 25 }, { x: 2, y: 20 }, { x: 3, y: 20 },
+      { x: 0, y: 25 },
+      { x: 2, y: 25 },
+      { x: 2, y: 20 },
+      { x: 3, y: 20 },
     ]);
   });
 });
@@ -61,9 +75,18 @@ describe('order form validation', () => {
       energy: 'The energy must be more than 0 kWh.',
       price: 'Enter the price in tokens per kWh, e.g. 20 or 19.5 (at most 6 decimals).',
     });
-    expect(validateOrder('buy', '1.0001', '20', max)).toMatchObject({ ok: false, errors: { energy: expect.stringContaining('3 decimals') } });
-    expect(validateOrder('buy', '5000000', '20', max)).toMatchObject({ ok: false, errors: { energy: 'At most 4294967 kWh.' } });
-    expect(validateOrder('buy', '1', '2000000', max)).toMatchObject({ ok: false, errors: { price: 'At most 1000000 tokens per kWh.' } });
+    expect(validateOrder('buy', '1.0001', '20', max)).toMatchObject({
+      ok: false,
+      errors: { energy: expect.stringContaining('3 decimals') },
+    });
+    expect(validateOrder('buy', '5000000', '20', max)).toMatchObject({
+      ok: false,
+      errors: { energy: 'At most 4294967 kWh.' },
+    });
+    expect(validateOrder('buy', '1', '2000000', max)).toMatchObject({
+      ok: false,
+      errors: { price: 'At most 1000000 tokens per kWh.' },
+    });
   });
 });
 
@@ -79,8 +102,14 @@ describe('web config', () => {
       expect(text).toContain('RELAYER_URL: is required');
       expect(text).not.toContain('short-secret');
     }
-    const base = { RPC_URL: 'http://127.0.0.1:8545', MARKET_ADDRESS: `0x${'ab'.repeat(20)}`, RELAYER_URL: 'http://127.0.0.1:9' };
-    expect(() => webConfigFromEnv({ ...base, DATA_SOURCE: 'csv' })).toThrow(/DATA_CSV_PATH: DATA_SOURCE=csv needs DATA_CSV_PATH/);
+    const base = {
+      RPC_URL: 'http://127.0.0.1:8545',
+      MARKET_ADDRESS: `0x${'ab'.repeat(20)}`,
+      RELAYER_URL: 'http://127.0.0.1:9',
+    };
+    expect(() => webConfigFromEnv({ ...base, DATA_SOURCE: 'csv' })).toThrow(
+      /DATA_CSV_PATH: DATA_SOURCE=csv needs DATA_CSV_PATH/,
+    );
   });
   it('takes defaults and booleans as words', () => {
     const c = webConfigFromEnv({
@@ -89,12 +118,23 @@ describe('web config', () => {
       RELAYER_URL: 'http://127.0.0.1:9465',
       DEMO_WALLETS: 'false',
     });
-    expect(c).toMatchObject({ port: 8080, host: '127.0.0.1', dataSource: 'simulated', demoWallets: false, sessionTtlS: 3600 });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dataSource: 'simulated',
+      demoWallets: false,
+      sessionTtlS: 3600,
+    });
   });
 });
 
 describe('household data sources', () => {
-  const home = { account: `0x${'11'.repeat(20)}` as Address, pvPeakW: 8000n, batteryPowerW: 3000n, batteryCapacityWh: 10_000n };
+  const home = {
+    account: `0x${'11'.repeat(20)}` as Address,
+    pvPeakW: 8000n,
+    batteryPowerW: 3000n,
+    batteryCapacityWh: 10_000n,
+  };
   const noon = 1_780_012_800 + 12 * 3600;
 
   it('simulated: consumption all day, production only by day, a battery within its capacity', async () => {
@@ -116,18 +156,25 @@ describe('household data sources', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'web-csv-'));
     const file = path.join(dir, 'homes.csv');
     const other = `0x${'22'.repeat(20)}`;
-    await writeFile(file, [
-      'prosumer,hour,consumptionWh,productionWh,batteryWh',
-      `${home.account},${noon - 3600},400,2500,6000`,
-      `${home.account},${noon},450,2600,`,
-      `${other},${noon},1,1,1`,
-    ].join('\n'));
+    await writeFile(
+      file,
+      [
+        'prosumer,hour,consumptionWh,productionWh,batteryWh',
+        `${home.account},${noon - 3600},400,2500,6000`,
+        `${home.account},${noon},450,2600,`,
+        `${other},${noon},1,1,1`,
+      ].join('\n'),
+    );
     const s = new CsvHouseholdData(file);
-    expect(await s.history(home, noon - 3600, 1)).toEqual([{ start: noon - 3600, consumptionWh: 400, productionWh: 2500 }]);
+    expect(await s.history(home, noon - 3600, 1)).toEqual([
+      { start: noon - 3600, consumptionWh: 400, productionWh: 2500 },
+    ]);
     expect(await s.forecast(home, noon, 12)).toEqual([{ start: noon, consumptionWh: 450, productionWh: 2600 }]);
     expect(await s.battery(home, noon + 10)).toEqual({ chargeWh: 6000, at: noon });
     expect(() => parseHouseholdCsv('prosumer,hour,consumptionWh,productionWh\n0x12,0,1,1')).toThrow(/not an address/);
-    expect(() => parseHouseholdCsv(`prosumer,hour,consumptionWh,productionWh\n${other},100,1,1`)).toThrow(/start of an hour/);
+    expect(() => parseHouseholdCsv(`prosumer,hour,consumptionWh,productionWh\n${other},100,1,1`)).toThrow(
+      /start of an hour/,
+    );
     expect(() => parseHouseholdCsv('a,b\n')).toThrow(/header/);
     await rm(dir, { recursive: true, force: true });
   });

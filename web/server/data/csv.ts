@@ -20,12 +20,17 @@ function whole(value: string, what: string, line: number): number {
 export function parseHouseholdCsv(text: string, path = 'csv'): Row[] {
   const lines = text.split(/\r?\n/).map((l, i) => ({ l: l.trim(), n: i + 1 }));
   const content = lines.filter(({ l }) => l !== '' && !l.startsWith('#'));
-  const header = content.shift()?.l.split(',').map((h) => h.trim());
+  const header = content
+    .shift()
+    ?.l.split(',')
+    .map((h) => h.trim());
   if (!header || HEADER.slice(0, 4).some((h, i) => header[i] !== h)) {
     throw new Error(`${path}: header must be ${HEADER.join(',')} (batteryWh optional)`);
   }
   return content.map(({ l, n }) => {
-    const [prosumer = '', hour = '', consumption = '', production = '', battery = ''] = l.split(',').map((c) => c.trim());
+    const [prosumer = '', hour = '', consumption = '', production = '', battery = ''] = l
+      .split(',')
+      .map((c) => c.trim());
     if (!isAddress(prosumer, { strict: false })) throw new Error(`${path} line ${n}: "${prosumer}" is not an address`);
     const start = whole(hour, 'hour', n);
     if (start % HOUR_S !== 0) throw new Error(`${path} line ${n}: hour must be the start of an hour (Unix seconds)`);

@@ -37,7 +37,8 @@ export class HttpHouseholdData implements HouseholdDataSource {
   private async hours(path: string, h: Household, from: number, hours: number): Promise<HourlyEnergy[]> {
     const body = await this.get(path, { prosumer: h.account, from: String(from), hours: String(hours) });
     const parsed = hoursSchema.safeParse(body);
-    if (!parsed.success) throw new Error(`household data: malformed ${path} answer (${parsed.error.issues[0]?.message})`);
+    if (!parsed.success)
+      throw new Error(`household data: malformed ${path} answer (${parsed.error.issues[0]?.message})`);
     return parsed.data.hours;
   }
 

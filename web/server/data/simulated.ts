@@ -1,7 +1,14 @@
 // Household data from the keeper's deterministic meter model (keeper/src/meters/simulated.ts): the same
 // profiles that give the readings and the demo's forecasts, split into consumption and production.
 import { SimulatedMeters } from '../../../keeper/src/meters/simulated.js';
-import { HOUR_S, hourStart, type BatteryCharge, type Household, type HourlyEnergy, type HouseholdDataSource } from './types.js';
+import {
+  HOUR_S,
+  hourStart,
+  type BatteryCharge,
+  type Household,
+  type HourlyEnergy,
+  type HouseholdDataSource,
+} from './types.js';
 
 /** The battery starts this share full 24 h before `now`, then follows the model's charging and discharging. */
 const START_SHARE = 0.5;

@@ -15,7 +15,10 @@ function series(history: Hours, forecast: Hours, kind: Kind): HourlySeries {
     labels: [...past, ...next].map((x) => time(x.start)),
     measured: [...past.map((x) => x[kind] / 1000), ...next.map(() => null)],
     // The forecast line starts at the last measured hour so the two lines meet.
-    forecast: [...past.map((x, i) => (i === past.length - 1 ? x[kind] / 1000 : null)), ...next.map((x) => x[kind] / 1000)],
+    forecast: [
+      ...past.map((x, i) => (i === past.length - 1 ? x[kind] / 1000 : null)),
+      ...next.map((x) => x[kind] / 1000),
+    ],
   };
 }
 
@@ -29,8 +32,17 @@ function table(id: string, history: Hours, forecast: Hours, kind: Kind): HTMLEle
     h(
       'table',
       { id },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Hour'), h('th', { scope: 'col' }, 'Kind'),
-        h('th', { scope: 'col' }, 'kWh'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Hour'),
+          h('th', { scope: 'col' }, 'Kind'),
+          h('th', { scope: 'col' }, 'kWh'),
+        ),
+      ),
       h('tbody', {}, ...history.hours.map((x) => row(x, 'measured')), ...forecast.hours.map((x) => row(x, 'forecast'))),
     ),
   );
@@ -71,7 +83,10 @@ export function historicalPage(ctx: Ctx): Page {
         const [history, forecast] = await Promise.all([data.history(24), data.forecast(12)]);
         lastHour = hour;
         fill(status);
-        for (const [kind, b] of [['consumptionWh', consumption], ['productionWh', production]] as const) {
+        for (const [kind, b] of [
+          ['consumptionWh', consumption],
+          ['productionWh', production],
+        ] as const) {
           charts[kind] ??= hourlyChart(b.canvas, 'kWh');
           setHourly(charts[kind], series(history, forecast, kind));
           fill(b.tableSlot, table(`${kind}-data`, history, forecast, kind));

@@ -5,10 +5,14 @@ import type { Ctx, Page } from '../page.js';
 import { errorBox, fill, h, loading, section, stat } from '../ui.js';
 
 export function homePage(ctx: Ctx): Page {
-  const identity = h('dl', { class: 'stats' }, stat('Prosumer ID', `#${ctx.me.prosumerId}`),
-    stat('Account', h('code', { class: 'address' }, ctx.me.address)));
+  const identity = h(
+    'dl',
+    { class: 'stats' },
+    stat('Prosumer ID', `#${ctx.me.prosumerId}`),
+    stat('Account', h('code', { class: 'address' }, ctx.me.address)),
+  );
   const assets = h('div', {}, loading());
-  const charge = h('div', {}, loading('Loading the battery\'s charge…'));
+  const charge = h('div', {}, loading("Loading the battery's charge…"));
   const el = h(
     'div',
     { class: 'page' },
@@ -22,12 +26,17 @@ export function homePage(ctx: Ctx): Page {
 
   const renderCharge = (b: Battery) => {
     if (b.capacityWh === 0) return fill(charge, h('p', {}, 'No battery is registered for this household.'));
-    if (b.chargeWh === null) return fill(charge, h('p', {}, 'No measurement of the battery\'s charge yet.'));
+    if (b.chargeWh === null) return fill(charge, h('p', {}, "No measurement of the battery's charge yet."));
     const pct = Math.round((100 * b.chargeWh) / b.capacityWh);
     fill(
       charge,
-      h('dl', { class: 'stats' }, stat('Current charge', kWh(b.chargeWh, 1), 'battery-charge'),
-        stat('Capacity', kWh(b.capacityWh, 1)), stat('Full', `${pct} %`)),
+      h(
+        'dl',
+        { class: 'stats' },
+        stat('Current charge', kWh(b.chargeWh, 1), 'battery-charge'),
+        stat('Capacity', kWh(b.capacityWh, 1)),
+        stat('Full', `${pct} %`),
+      ),
       h('meter', { min: 0, max: b.capacityWh, value: b.chargeWh, 'aria-label': 'Battery charge' }),
     );
   };
@@ -43,22 +52,44 @@ export function homePage(ctx: Ctx): Page {
           p.batteries.length === 0
             ? h('p', {}, 'None registered.')
             : h(
-              'table',
-              { id: 'batteries' },
-              h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Battery'), h('th', { scope: 'col' }, 'Power'),
-                h('th', { scope: 'col' }, 'Capacity'))),
-              h('tbody', {}, ...p.batteries.map((b, i) =>
-                h('tr', {}, h('td', {}, `#${i + 1}`), h('td', {}, kW(b.powerW)), h('td', {}, kWh(b.capacityWh, 1))))),
-            ),
+                'table',
+                { id: 'batteries' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    h('th', { scope: 'col' }, 'Battery'),
+                    h('th', { scope: 'col' }, 'Power'),
+                    h('th', { scope: 'col' }, 'Capacity'),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  ...p.batteries.map((b, i) =>
+                    h('tr', {}, h('td', {}, `#${i + 1}`), h('td', {}, kW(b.powerW)), h('td', {}, kWh(b.capacityWh, 1))),
+                  ),
+                ),
+              ),
           h('h3', {}, 'PV systems'),
           p.pv.length === 0
             ? h('p', {}, 'None registered.')
             : h(
-              'table',
-              { id: 'pv-systems' },
-              h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'PV system'), h('th', { scope: 'col' }, 'Peak power'))),
-              h('tbody', {}, ...p.pv.map((s, i) => h('tr', {}, h('td', {}, `#${i + 1}`), h('td', {}, kW(s.peakPowerW))))),
-            ),
+                'table',
+                { id: 'pv-systems' },
+                h(
+                  'thead',
+                  {},
+                  h('tr', {}, h('th', { scope: 'col' }, 'PV system'), h('th', { scope: 'col' }, 'Peak power')),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  ...p.pv.map((s, i) => h('tr', {}, h('td', {}, `#${i + 1}`), h('td', {}, kW(s.peakPowerW)))),
+                ),
+              ),
         );
       } catch (error) {
         fill(assets, errorBox(`Cannot read the registry: ${(error as Error).message.split('\n')[0]}`));

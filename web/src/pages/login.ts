@@ -52,8 +52,11 @@ export function loginPage(config: BrowserConfig, done: (signer: Signer, me: Me) 
     { class: 'card', 'aria-labelledby': 'wallet-title' },
     h('h2', { id: 'wallet-title' }, 'Browser wallet'),
     wallet
-      ? h('button', { type: 'button', onclick: () => void attempt(() => browserSigner(config.chainId), { kind: 'browser' }) },
-        'Sign in with your wallet')
+      ? h(
+          'button',
+          { type: 'button', onclick: () => void attempt(() => browserSigner(config.chainId), { kind: 'browser' }) },
+          'Sign in with your wallet',
+        )
       : h('p', {}, 'No browser wallet (EIP-1193) was found in this browser.'),
   );
 
@@ -85,7 +88,8 @@ export function loginPage(config: BrowserConfig, done: (signer: Signer, me: Me) 
       h(
         'p',
         { class: 'warning' },
-        'These are the demo homes\' publicly known test keys. Use them only on a local test chain, never with real funds.',
+        "These are the demo homes' publicly known test keys. " +
+          'Use them only on a local test chain, never with real funds.',
       ),
       form,
     );
@@ -95,8 +99,12 @@ export function loginPage(config: BrowserConfig, done: (signer: Signer, me: Me) 
     'div',
     { class: 'page login' },
     h('h1', {}, 'Sign in'),
-    h('p', {}, 'Prosumers of the community sign in with their Ethereum account (Sign-In with Ethereum). ' +
-      'Signing proves the account is yours; it costs nothing and sends no transaction.'),
+    h(
+      'p',
+      {},
+      'Prosumers of the community sign in with their Ethereum account (Sign-In with Ethereum). ' +
+        'Signing proves the account is yours; it costs nothing and sends no transaction.',
+    ),
     status,
     browserPart,
     demoPart,

@@ -49,12 +49,26 @@ export function marketplacePage(ctx: Ctx): Page {
   const ownOrder = h('div', { id: 'own-order' });
 
   // The order form.
-  const side = h('select', { id: 'order-side', name: 'side', 'aria-describedby': 'order-side-hint' },
-    h('option', { value: 'buy' }, 'Buy'), h('option', { value: 'sell' }, 'Sell'));
-  const energy = h('input', { id: 'order-energy', name: 'energy', inputmode: 'decimal', autocomplete: 'off',
-    'aria-describedby': 'order-energy-hint order-energy-error' });
-  const priceInput = h('input', { id: 'order-price', name: 'price', inputmode: 'decimal', autocomplete: 'off',
-    'aria-describedby': 'order-price-hint order-price-error' });
+  const side = h(
+    'select',
+    { id: 'order-side', name: 'side', 'aria-describedby': 'order-side-hint' },
+    h('option', { value: 'buy' }, 'Buy'),
+    h('option', { value: 'sell' }, 'Sell'),
+  );
+  const energy = h('input', {
+    id: 'order-energy',
+    name: 'energy',
+    inputmode: 'decimal',
+    autocomplete: 'off',
+    'aria-describedby': 'order-energy-hint order-energy-error',
+  });
+  const priceInput = h('input', {
+    id: 'order-price',
+    name: 'price',
+    inputmode: 'decimal',
+    autocomplete: 'off',
+    'aria-describedby': 'order-price-hint order-price-error',
+  });
   const submit = h('button', { type: 'submit', id: 'order-submit' }, 'Sign and send the order');
   const orderStatus = h('div', { id: 'order-status', 'aria-live': 'polite' });
   const closedNote = h('p', { hidden: true }, 'Orders can be placed again when the next window opens.');
@@ -62,9 +76,14 @@ export function marketplacePage(ctx: Ctx): Page {
   const form = h(
     'form',
     { id: 'order-form', novalidate: true, onsubmit: (e: Event) => void onSubmit(e) },
-    h('div', { class: 'field' }, h('label', { for: 'order-side' }, 'Buy or sell'), side,
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'order-side' }, 'Buy or sell'),
+      side,
       h('p', { class: 'hint', id: 'order-side-hint' }, 'One order per window.'),
-      h('p', { class: 'field-error', id: 'order-side-error' })),
+      h('p', { class: 'field-error', id: 'order-side-error' }),
+    ),
     field('order-energy', 'Energy (kWh)', energy, 'For the delivery hour after this window, e.g. 2.5'),
     field('order-price', 'Price (tokens per kWh)', priceInput, 'Buy: the most you pay. Sell: the least you take.'),
     submit,
@@ -107,7 +126,10 @@ export function marketplacePage(ctx: Ctx): Page {
           } else fill(orderStatus, h('p', { class: 'ok', role: 'status' }, done(item)));
           return;
         }
-        fill(orderStatus, h('p', { class: 'pending', role: 'status' }, `${what} queued at the relayer; waiting for the chain…`));
+        fill(
+          orderStatus,
+          h('p', { class: 'pending', role: 'status' }, `${what} queued at the relayer; waiting for the chain…`),
+        );
         await new Promise((r) => setTimeout(r, FOLLOW_MS));
       }
       fill(orderStatus, errorBox(`${what}: the relayer has not sent it yet. It may still arrive.`));
@@ -140,9 +162,13 @@ export function marketplacePage(ctx: Ctx): Page {
       const signer = await ctx.signer();
       const { id } = await ctx.relay.placeOrder(signer, w.id, check.order);
       const o = check.order;
-      await follow(id, 'Order', (item) =>
-        `Order placed: ${o.side === 1 ? 'sell' : 'buy'} ${kWh(o.energyWh, 3)} at ${price(o.pricePerKWh)}` +
-        (item.txHash ? ` (transaction ${item.txHash.slice(0, 10)}…).` : '.'));
+      await follow(
+        id,
+        'Order',
+        (item) =>
+          `Order placed: ${o.side === 1 ? 'sell' : 'buy'} ${kWh(o.energyWh, 3)} at ${price(o.pricePerKWh)}` +
+          (item.txHash ? ` (transaction ${item.txHash.slice(0, 10)}…).` : '.'),
+      );
     } catch (error) {
       const text = error instanceof HttpError ? rejectionWords(error.code) : (error as Error).message.split('\n')[0];
       fill(orderStatus, errorBox(`The order was not sent: ${text}.`));
@@ -189,19 +215,29 @@ export function marketplacePage(ctx: Ctx): Page {
     shownWindow = open.id;
     fill(
       windowInfo,
-      h('dl', { class: 'stats' },
+      h(
+        'dl',
+        { class: 'stats' },
         stat('Window', `${dateTime(open.id)} – ${time(open.id + d)}`, 'open-window'),
         stat('Closes in', countdown),
-        stat('Orders', String(open.orderCount))),
+        stat('Orders', String(open.orderCount)),
+      ),
     );
     tick();
     if (mine?.live) {
       fill(
         ownOrder,
-        h('p', {}, h('strong', {}, 'Your order: '),
-          `${mine.side === 1 ? 'sell' : 'buy'} ${kWh(mine.energyWh, 3)} at ${price(mine.pricePerKWh)}`),
-        h('button', { type: 'button', class: 'secondary', id: 'order-cancel', onclick: () => void onCancel() },
-          'Cancel my order (signed)'),
+        h(
+          'p',
+          {},
+          h('strong', {}, 'Your order: '),
+          `${mine.side === 1 ? 'sell' : 'buy'} ${kWh(mine.energyWh, 3)} at ${price(mine.pricePerKWh)}`,
+        ),
+        h(
+          'button',
+          { type: 'button', class: 'secondary', id: 'order-cancel', onclick: () => void onCancel() },
+          'Cancel my order (signed)',
+        ),
       );
     } else fill(ownOrder, h('p', {}, 'You have no order in this window.'));
   };
@@ -223,22 +259,47 @@ export function marketplacePage(ctx: Ctx): Page {
           : 'Bids and asks do not cross: nothing would trade now.',
     );
     const rows = (entries: BookEntry[], what: string) =>
-      entries.map((e) => h('tr', { class: e.prosumer === ctx.me.address ? 'own' : '' }, h('td', {}, what),
-        h('td', {}, kWh(e.energyWh, 3)), h('td', {}, price(e.pricePerKWh))));
+      entries.map((e) =>
+        h(
+          'tr',
+          { class: e.prosumer === ctx.me.address ? 'own' : '' },
+          h('td', {}, what),
+          h('td', {}, kWh(e.energyWh, 3)),
+          h('td', {}, price(e.pricePerKWh)),
+        ),
+      );
     fill(
       bookTable,
-      bids.length + asks.length > 0 && h('details', {}, h('summary', {}, `Show the book as a table (${plural(bids.length, 'bid')}, ${plural(asks.length, 'ask')})`),
-        h('table', { id: 'book-table' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Side'), h('th', { scope: 'col' }, 'Energy'),
-            h('th', { scope: 'col' }, 'Price'))),
-          h('tbody', {}, ...rows(bids, 'bid'), ...rows(asks, 'ask')))),
+      bids.length + asks.length > 0 &&
+        h(
+          'details',
+          {},
+          h('summary', {}, `Show the book as a table (${plural(bids.length, 'bid')}, ${plural(asks.length, 'ask')})`),
+          h(
+            'table',
+            { id: 'book-table' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'col' }, 'Side'),
+                h('th', { scope: 'col' }, 'Energy'),
+                h('th', { scope: 'col' }, 'Price'),
+              ),
+            ),
+            h('tbody', {}, ...rows(bids, 'bid'), ...rows(asks, 'ask')),
+          ),
+        ),
     );
     return c;
   };
 
   const renderSuggestion = async (clearing: ReturnType<typeof clear>) => {
     if (!open || open.status !== 'Open') return fill(suggestion);
-    if (mine?.live) return fill(suggestion, h('p', {}, 'You have an order in this window; cancel it to place another.'));
+    if (mine?.live)
+      return fill(suggestion, h('p', {}, 'You have an order in this window; cancel it to place another.'));
     try {
       const hourNow = Math.floor(Number(ctx.watch.now()) / 3600);
       if (!forecast || forecast.hour !== hourNow) forecast = { hour: hourNow, data: await data.forecast(12) };
@@ -248,7 +309,8 @@ export function marketplacePage(ctx: Ctx): Page {
       if (!hour) return fill(suggestion);
       const net = ((hour.productionWh - hour.consumptionWh) * Number(d)) / 3600;
       const wh = BigInt(Math.round((Math.abs(net) * 85) / 100));
-      if (wh === 0n) return fill(suggestion, h('p', {}, 'Your forecast is balanced for the delivery hour: no order suggested.'));
+      if (wh === 0n)
+        return fill(suggestion, h('p', {}, 'Your forecast is balanced for the delivery hour: no order suggested.'));
       const sell = net > 0;
       const best = (sell ? bids[0] : asks[0])?.pricePerKWh;
       const p = clearing.pricePerKWh > 0n ? clearing.pricePerKWh : (best ?? 20n * 10n ** 18n);
@@ -256,20 +318,29 @@ export function marketplacePage(ctx: Ctx): Page {
       const priceText = (Number(p) / 1e18).toFixed(2);
       fill(
         suggestion,
-        h('p', { class: 'suggestion' }, h('strong', {}, 'Suggested: '),
-          `${sell ? 'sell' : 'buy'} ${kWh(wh, 3)} at ${priceText} tokens/kWh — your forecast ${sell ? 'surplus' : 'deficit'} ` +
-          `for ${time(delivery)} less 15 % for the weather.`),
-        h('button', {
-          type: 'button',
-          class: 'secondary',
-          id: 'use-suggestion',
-          onclick: () => {
-            side.value = sell ? 'sell' : 'buy';
-            energy.value = text;
-            priceInput.value = priceText;
-            energy.focus();
+        h(
+          'p',
+          { class: 'suggestion' },
+          h('strong', {}, 'Suggested: '),
+          `${sell ? 'sell' : 'buy'} ${kWh(wh, 3)} at ${priceText} tokens/kWh — ` +
+            `your forecast ${sell ? 'surplus' : 'deficit'} ` +
+            `for ${time(delivery)} less 15 % for the weather.`,
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            id: 'use-suggestion',
+            onclick: () => {
+              side.value = sell ? 'sell' : 'buy';
+              energy.value = text;
+              priceInput.value = priceText;
+              energy.focus();
+            },
           },
-        }, 'Fill in the suggestion'),
+          'Fill in the suggestion',
+        ),
       );
     } catch (error) {
       fill(suggestion, errorBox(`No suggestion: ${(error as Error).message}`));
@@ -282,29 +353,55 @@ export function marketplacePage(ctx: Ctx): Page {
     if (pageIndex >= pages) pageIndex = pages - 1;
     const go = (i: number) => () => {
       pageIndex = i;
-      void renderPast().then(() => (past.querySelector(i > pageIndex ? '#past-next' : '#past-prev') as HTMLElement | null)?.focus());
+      void renderPast().then(() =>
+        (past.querySelector(i > pageIndex ? '#past-next' : '#past-prev') as HTMLElement | null)?.focus(),
+      );
     };
     fill(
       past,
       total === 0
         ? h('p', {}, 'No window has been opened yet.')
-        : dataTable({ id: 'windows-table' }, ['Start', 'Status', 'Energy traded', 'Tokens moved', 'Clearing price'],
-          rows.map((r) => ({
-            attrs: { 'data-window': r.id.toString() },
-            cells: [
-              dateTime(r.id),
-              h('span', { class: `badge ${r.label.replace(' ', '-').toLowerCase()}` }, r.label),
-              cleared(r) ? kWh(r.clearedEnergyWh, 3) : '–',
-              r.settledCount > 0n ? tokens(r.tokensMoved) : '–',
-              cleared(r) ? price(r.clearingPrice) : '–',
-            ],
-          }))),
-      h('nav', { class: 'pager', 'aria-label': 'Past windows pages' },
-        h('button', { type: 'button', class: 'secondary', id: 'past-prev', disabled: pageIndex === 0, onclick: go(pageIndex - 1) },
-          'Newer'),
+        : dataTable(
+            { id: 'windows-table' },
+            ['Start', 'Status', 'Energy traded', 'Tokens moved', 'Clearing price'],
+            rows.map((r) => ({
+              attrs: { 'data-window': r.id.toString() },
+              cells: [
+                dateTime(r.id),
+                h('span', { class: `badge ${r.label.replace(' ', '-').toLowerCase()}` }, r.label),
+                cleared(r) ? kWh(r.clearedEnergyWh, 3) : '–',
+                r.settledCount > 0n ? tokens(r.tokensMoved) : '–',
+                cleared(r) ? price(r.clearingPrice) : '–',
+              ],
+            })),
+          ),
+      h(
+        'nav',
+        { class: 'pager', 'aria-label': 'Past windows pages' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            id: 'past-prev',
+            disabled: pageIndex === 0,
+            onclick: go(pageIndex - 1),
+          },
+          'Newer',
+        ),
         h('span', {}, `Page ${pageIndex + 1} of ${pages}`),
-        h('button', { type: 'button', class: 'secondary', id: 'past-next', disabled: pageIndex + 1 >= pages,
-          onclick: go(pageIndex + 1) }, 'Older')),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            id: 'past-next',
+            disabled: pageIndex + 1 >= pages,
+            onclick: go(pageIndex + 1),
+          },
+          'Older',
+        ),
+      ),
     );
   };
 
@@ -315,7 +412,10 @@ export function marketplacePage(ctx: Ctx): Page {
         const current = await ctx.reads.currentWindow();
         open = await ctx.reads.window(current);
         mine = open.status === 'None' ? undefined : await ctx.reads.order(current, ctx.me.address);
-        [bids, asks] = open.status === 'Open' ? await Promise.all([ctx.reads.book(current, 0), ctx.reads.book(current, 1)]) : [[], []];
+        [bids, asks] =
+          open.status === 'Open'
+            ? await Promise.all([ctx.reads.book(current, 0), ctx.reads.book(current, 1)])
+            : [[], []];
         renderOpen();
         const clearing = renderBook();
         await renderSuggestion(clearing);

@@ -27,10 +27,21 @@ export function walletPage(ctx: Ctx): Page {
     { class: 'page' },
     h('h1', {}, 'Wallet'),
     section('funds', 'Tokens', funds, permitStatus),
-    section('trades', 'Your trades by window', h('p', { class: 'legend' },
-      h('span', { class: 'badge pending' }, 'Pending'), ' not settled yet · ',
-      h('span', { class: 'badge accepted' }, 'Accepted'), ' paid · ',
-      h('span', { class: 'badge rejected' }, 'Rejected'), ' no tokens moved. Your own trades are in bold.'), tradesBox),
+    section(
+      'trades',
+      'Your trades by window',
+      h(
+        'p',
+        { class: 'legend' },
+        h('span', { class: 'badge pending' }, 'Pending'),
+        ' not settled yet · ',
+        h('span', { class: 'badge accepted' }, 'Accepted'),
+        ' paid · ',
+        h('span', { class: 'badge rejected' }, 'Rejected'),
+        ' no tokens moved. Your own trades are in bold.',
+      ),
+      tradesBox,
+    ),
   );
 
   const onPermit = async () => {
@@ -42,7 +53,10 @@ export function walletPage(ctx: Ctx): Page {
       for (let i = 0; i < 120; i++) {
         const item = await ctx.relay.request(id).catch(() => undefined);
         if (item?.status === 'relayed') {
-          fill(permitStatus, h('p', { class: 'ok', role: 'status' }, 'Allowance granted: the market may now collect your payments.'));
+          fill(
+            permitStatus,
+            h('p', { class: 'ok', role: 'status' }, 'Allowance granted: the market may now collect your payments.'),
+          );
           return;
         }
         if (item?.status === 'rejected') {
@@ -75,25 +89,40 @@ export function walletPage(ctx: Ctx): Page {
     fill(
       tradesBox,
       ...groups.map(({ window: w, trades }) =>
-        h('div', { class: 'window-trades', 'data-window': w.id.toString() },
+        h(
+          'div',
+          { class: 'window-trades', 'data-window': w.id.toString() },
           h('h3', {}, `Window ${dateTime(w.id)} · ${w.status} · ${price(w.clearingPrice)}`),
-          dataTable({}, ['#', 'Buyer', 'Seller', 'Energy', 'Cost', 'Status'], trades.map((t) => {
-            const own = t.buyer === me || t.seller === me;
-            const role = t.buyer === me ? 'you bought' : t.seller === me ? 'you sold' : '';
-            const why = t.status === 'Rejected' ? `: ${REJECT_WORDS[t.reason] ?? 'rejected'}` : '';
-            return {
-              attrs: { class: `trade ${t.status.toLowerCase()}${own ? ' own' : ''}`, 'data-trade': t.index.toString() },
-              cells: [
-                String(t.index),
-                h('span', { title: t.buyer }, t.buyer === me ? 'you' : short(t.buyer)),
-                h('span', { title: t.seller }, t.seller === me ? 'you' : short(t.seller)),
-                kWh(t.energyWh, 3),
-                tokens(cost(t, w)),
-                h('span', {}, h('span', { class: `badge ${t.status.toLowerCase()}` }, t.status), why,
-                  role ? h('span', { class: 'sr-only' }, ` (${role})`) : null),
-              ],
-            };
-          }))),
+          dataTable(
+            {},
+            ['#', 'Buyer', 'Seller', 'Energy', 'Cost', 'Status'],
+            trades.map((t) => {
+              const own = t.buyer === me || t.seller === me;
+              const role = t.buyer === me ? 'you bought' : t.seller === me ? 'you sold' : '';
+              const why = t.status === 'Rejected' ? `: ${REJECT_WORDS[t.reason] ?? 'rejected'}` : '';
+              return {
+                attrs: {
+                  class: `trade ${t.status.toLowerCase()}${own ? ' own' : ''}`,
+                  'data-trade': t.index.toString(),
+                },
+                cells: [
+                  String(t.index),
+                  h('span', { title: t.buyer }, t.buyer === me ? 'you' : short(t.buyer)),
+                  h('span', { title: t.seller }, t.seller === me ? 'you' : short(t.seller)),
+                  kWh(t.energyWh, 3),
+                  tokens(cost(t, w)),
+                  h(
+                    'span',
+                    {},
+                    h('span', { class: `badge ${t.status.toLowerCase()}` }, t.status),
+                    why,
+                    role ? h('span', { class: 'sr-only' }, ` (${role})`) : null,
+                  ),
+                ],
+              };
+            }),
+          ),
+        ),
       ),
     );
   };
@@ -112,20 +141,34 @@ export function walletPage(ctx: Ctx): Page {
         const groups = await Promise.all([...ids].sort((a, b) => (a > b ? -1 : 1)).map(windowTrades));
         // What the market may still collect: the open buy order at its limit price, and the pending purchases.
         const openBuy = order.live && order.side === 0 ? (order.energyWh * order.pricePerKWh) / 1000n : 0n;
-        const pending = groups.flatMap((g) => g.trades.filter((t) => t.buyer === me && t.status === 'Pending').map((t) => cost(t, g.window)));
+        const pending = groups.flatMap((g) =>
+          g.trades.filter((t) => t.buyer === me && t.status === 'Pending').map((t) => cost(t, g.window)),
+        );
         const needed = pending.reduce((a, b) => a + b, openBuy);
         const short = allowance < needed;
         fill(
           funds,
-          h('dl', { class: 'stats' },
+          h(
+            'dl',
+            { class: 'stats' },
             stat('Balance', tokens(balance), 'balance'),
             stat('Market allowance', allowance > 10n ** 60n ? 'unlimited' : tokens(allowance), 'allowance'),
-            stat('Needed for open orders', tokens(needed), 'needed')),
-          balance < needed ? errorBox('Your balance does not cover your open orders: those trades would be rejected.') : null,
+            stat('Needed for open orders', tokens(needed), 'needed'),
+          ),
+          balance < needed
+            ? errorBox('Your balance does not cover your open orders: those trades would be rejected.')
+            : null,
           short
-            ? h('div', { class: 'notice', id: 'allowance-low' },
-              h('p', {}, 'The market\'s allowance is too small for your open orders.'),
-              h('button', { type: 'button', id: 'permit', onclick: () => void onPermit() }, 'Grant the allowance (sign a permit)'))
+            ? h(
+                'div',
+                { class: 'notice', id: 'allowance-low' },
+                h('p', {}, "The market's allowance is too small for your open orders."),
+                h(
+                  'button',
+                  { type: 'button', id: 'permit', onclick: () => void onPermit() },
+                  'Grant the allowance (sign a permit)',
+                ),
+              )
             : null,
         );
         renderTrades(groups);
