@@ -167,6 +167,7 @@ describe('web app in chromium', () => {
 
     await buyer.goto(`${web.url}/#/wallet`);
     await buyer.locator('#allowance-low').waitFor();
+    await screenshots(buyer, 'wallet-permit');
     await buyer.getByRole('button', { name: 'Grant the allowance (sign a permit)' }).click();
     await buyer.getByText('Allowance granted').waitFor({ timeout: 30_000 });
     await text(buyer.locator('#allowance'), 'unlimited', 10_000);
@@ -221,5 +222,29 @@ describe('web app in chromium', () => {
     await screenshots(page, 'rpc-down');
     await page.unroute(toRpc);
     await expect.poll(() => page.locator('#banner').textContent(), { timeout: 10_000 }).toBe('');
+  });
+
+  it('shows a clear error when the RPC serves another chain id', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const rpc = new URL(f.anvil.url).origin;
+    // Answer eth_chainId with chain 1 (single and batched JSON-RPC requests).
+    await page.route(
+      (url) => url.origin === rpc,
+      async (route) => {
+        const sent = JSON.parse(route.request().postData() ?? '{}') as
+          { id: number; method: string } | { id: number; method: string }[];
+        const response = await route.fetch();
+        const body = (await response.json()) as { id: number; result?: unknown } | { id: number; result?: unknown }[];
+        const calls = Array.isArray(sent) ? sent : [sent];
+        const chainIdCalls = new Set(calls.filter((c) => c.method === 'eth_chainId').map((c) => c.id));
+        const fix = (r: { id: number; result?: unknown }) => (chainIdCalls.has(r.id) ? { ...r, result: '0x1' } : r);
+        await route.fulfill({ response, json: Array.isArray(body) ? body.map(fix) : fix(body) });
+      },
+    );
+    await page.goto(`${web.url}/#/login`);
+    await text(page.locator('#banner'), `serves chain 1; this market is on chain ${f.anvil.chainId}`, 10_000);
+    await screenshots(page, 'wrong-chain');
   });
 });

@@ -21,6 +21,18 @@ export function walletPage(ctx: Ctx): Page {
   const tradesBox = h('div', { id: 'trades' }, loading());
   const final = new Map<bigint, WindowTrades>();
   let permitting = false;
+  // Windows the prosumer traded in, scanned once from the start block, then only the blocks since.
+  const traded = new Set<bigint>();
+  let scannedTo: bigint | undefined;
+  const tradedWindows = async (): Promise<bigint[]> => {
+    const head = ctx.watch.head?.number ?? 0n;
+    const from = scannedTo === undefined ? ctx.config.startBlock : scannedTo + 1n;
+    if (from <= head) {
+      for (const id of await ctx.reads.tradedWindows(me, from, head)) traded.add(id);
+      scannedTo = head;
+    }
+    return [...traded];
+  };
 
   const el = h(
     'div',
@@ -136,7 +148,7 @@ export function walletPage(ctx: Ctx): Page {
           ctx.reads.balance(me),
           ctx.reads.allowance(me),
           ctx.reads.order(current, me),
-          ctx.reads.tradedWindows(me, ctx.config.startBlock, ctx.watch.head?.number ?? 0n),
+          tradedWindows(),
         ]);
         const groups = await Promise.all([...ids].sort((a, b) => (a > b ? -1 : 1)).map(windowTrades));
         // What the market may still collect: the open buy order at its limit price, and the pending purchases.
