@@ -90,6 +90,7 @@ export function createApp(parts: AppParts): Hono<AuthEnv> {
   app.route('/relayer/v1', relayProxy(parts.config.relayerUrl));
   app.use('/*', serveStatic({ root: path.relative(process.cwd(), parts.staticDir) || '.' }));
   app.get('*', async (c) => {
+    if (/\.[a-z0-9]+$/i.test(c.req.path)) return c.text('not found', 404);
     const index = await readFile(path.join(parts.staticDir, 'index.html'), 'utf8').catch(() => undefined);
     if (index === undefined) return c.text('web/dist is missing: run make web-build', 503);
     return c.html(index);

@@ -63,6 +63,10 @@ export function authRoutes(chain: ChainView, store: SessionStore, settings: Auth
   const app = new Hono();
   app.get('/nonce', (c) => c.json({ nonce: store.issueNonce() }, 200, { 'cache-control': 'no-store' }));
   app.post('/login', async (c) => {
+    // JSON only: a cross-site form cannot send it without a CORS preflight, which this server never grants.
+    if (!/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+      throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    }
     const body: unknown = await c.req.json().catch(() => undefined);
     const address = await verifyLogin(c, body, chain, store, settings);
     if (!(await chain.isRegistered(address))) {

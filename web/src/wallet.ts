@@ -15,8 +15,6 @@ import { HDKey, hdKeyToAccount } from 'viem/accounts';
 const DEMO_MNEMONIC = 'test test test test test test test test test test test junk';
 const STORAGE_KEY = 'energy-signer';
 
-
-
 export interface Signer {
   address: Address;
   kind: 'demo' | 'browser';

@@ -90,6 +90,12 @@ describe('sign-in with Ethereum', () => {
     expect(await attempt({ expired: true })).toMatchObject({ status: 401, code: 'INVALID_SIGNATURE' });
     const garbage = await client.post('/api/v1/auth/login', { message: 'hello', signature: '0x12' });
     expect(garbage.status).toBe(400);
+    const form = await client.fetch('/api/v1/auth/login', {
+      method: 'POST',
+      body: 'message=x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(form.status).toBe(415);
   });
 });
 
