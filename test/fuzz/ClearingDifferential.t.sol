@@ -7,15 +7,16 @@ import {MarketFixture} from "../utils/MarketFixture.sol";
 import {SignedOrderLib} from "../utils/SignedOrderFixture.sol";
 import {Vm} from "forge-std/Vm.sol";
 
-/// @notice Random books (many equal prices, random and wrong hints, cancels and replacements) cleared on-chain
-/// in random batch sizes must equal the independent model, trade by trade. Cancelled orders stay in the book as
-/// tombstones, so the runs also cover hints naming cancelled prosumers (or prosumers that re-placed several
-/// times), clearing over tombstones and rule 3 with a tombstone after the marginal order; the book seen by
-/// `getBook` and every `orderNonce` are checked against the model too. A second campaign mixes signed placements
-/// (batches relayed by a third party, good orders among bad ones: wrong nonce, another key's signature, a field
-/// changed after signing, a replayed signature, fields out of range) and signed cancels with direct ones, with
-/// every rejection, every revert (`PlacementLimitReached`, `HintTooFar` from a node-level model of both sides)
-/// and every event predicted; the clearing must still match the model trade by trade.
+/// @notice Random books (many equal prices, random and wrong hints, cancels and replacements) cleared
+/// on-chain in random batch sizes must equal the independent model, trade by trade. Cancelled orders stay in
+/// the book as tombstones, so the runs also cover hints naming cancelled prosumers (or prosumers that
+/// re-placed several times), clearing over tombstones and rule 3 with a tombstone after the marginal order;
+/// the book seen by `getBook` and every `orderNonce` are checked against the model too. A second campaign
+/// mixes signed placements (batches relayed by a third party, good orders among bad ones: wrong nonce,
+/// another key's signature, a field changed after signing, a replayed signature, fields out of range) and
+/// signed cancels with direct ones, with every rejection, every revert (`PlacementLimitReached`, `HintTooFar`
+/// from a node-level model of both sides) and every event predicted; the clearing must still match the model
+/// trade by trade.
 contract ClearingDifferentialTest is MarketFixture {
     uint256 internal constant PROSUMERS = 24;
     uint256 internal constant MAX_ACTIONS = 48;
@@ -33,7 +34,8 @@ contract ClearingDifferentialTest is MarketFixture {
     uint256 internal constant MAX_WALK = 20;
 
     address[] internal people;
-    /// @dev The private key of each of `people` (same accounts as `_prosumers` makes: `makeAddr` derives them).
+    /// @dev The private key of each of `people` (same accounts as `_prosumers` makes: `makeAddr` derives
+    /// them).
     uint256[] internal keys;
     address internal relayer = makeAddr("relayer");
 
@@ -76,8 +78,8 @@ contract ClearingDifferentialTest is MarketFixture {
         _assertClearsLikeModel(run.w, run.live, run.has, run.placements, maxSteps);
     }
 
-    /// @dev The book and the nonces equal the model's, and the window clears in batches of `maxSteps` exactly as
-    /// the model does: price, energy, every trade, every fill.
+    /// @dev The book and the nonces equal the model's, and the window clears in batches of `maxSteps` exactly
+    /// as the model does: price, energy, every trade, every fill.
     function _assertClearsLikeModel(
         uint256 w,
         ClearingModel.ModelOrder[] memory live,
@@ -131,8 +133,8 @@ contract ClearingDifferentialTest is MarketFixture {
         bytes signature;
     }
 
-    /// @dev The model of the window in the mixed campaign: live orders, placements (nonces), every node, and the
-    /// signatures that took effect (for replays).
+    /// @dev The model of the window in the mixed campaign: live orders, placements (nonces), every node, and
+    /// the signatures that took effect (for replays).
     struct Run {
         uint256 w;
         ClearingModel.ModelOrder[] live;
@@ -177,8 +179,9 @@ contract ClearingDifferentialTest is MarketFixture {
         run.cancels = new UsedCancel[](capacity);
     }
 
-    /// @dev A direct cancel (half of the prosumers with an order) or placement, random hint; `PlacementLimitReached`
-    /// and `HintTooFar` predicted (after a refused hint the prosumer retries with `findHint`).
+    /// @dev A direct cancel (half of the prosumers with an order) or placement, random hint;
+    /// `PlacementLimitReached` and `HintTooFar` predicted (after a refused hint the prosumer retries with
+    /// `findHint`).
     function _directAction(Run memory run, uint256 r) internal {
         uint256 who = _someone(r);
         uint256 w = run.w;
@@ -196,8 +199,9 @@ contract ClearingDifferentialTest is MarketFixture {
         );
     }
 
-    /// @dev `placeOrder` by prosumer `who`, `PlacementLimitReached` and `HintTooFar` predicted (the node model);
-    /// after a refused hint the prosumer retries with `findHint`, which must name the model's last preceding node.
+    /// @dev `placeOrder` by prosumer `who`, `PlacementLimitReached` and `HintTooFar` predicted (the node
+    /// model); after a refused hint the prosumer retries with `findHint`, which must name the model's last
+    /// preceding node.
     function _placeDirect(
         Run memory run,
         uint256 who,
@@ -232,8 +236,8 @@ contract ClearingDifferentialTest is MarketFixture {
         _modelPlace(run, who, isBid, energy, price);
     }
 
-    /// @dev A relayed batch of 1..MAX_BATCH signed orders, each predicted placed or rejected (with its reason),
-    /// checked event by event (one per order, in array order) and by the count returned.
+    /// @dev A relayed batch of 1..MAX_BATCH signed orders, each predicted placed or rejected (with its
+    /// reason), checked event by event (one per order, in array order) and by the count returned.
     function _signedBatch(Run memory run, uint256 r) internal {
         uint256 n = 1 + r % MAX_BATCH;
         IEnergyMarket.SignedOrder[] memory orders = new IEnergyMarket.SignedOrder[](n);
@@ -258,11 +262,11 @@ contract ClearingDifferentialTest is MarketFixture {
         _assertBatchLogs(orders, reasons);
     }
 
-    /// @dev One signed order and the reason it must be rejected for (0: placed). Half are good (nonce, key, fields;
-    /// hint as a relayer computes it, from the book as the earlier orders of the batch leave it, or a quarter of the
-    /// time a stale or random one); the rest: a wrong nonce, another key's signature, a field changed after
-    /// signing, a field out of range, a replay of a signature that took effect. Prosumers are random, so some
-    /// already have a live order or have used up their placements.
+    /// @dev One signed order and the reason it must be rejected for (0: placed). Half are good (nonce, key,
+    /// fields; hint as a relayer computes it, from the book as the earlier orders of the batch leave it, or a
+    /// quarter of the time a stale or random one); the rest: a wrong nonce, another key's signature, a field
+    /// changed after signing, a field out of range, a replay of a signature that took effect. Prosumers are
+    /// random, so some already have a live order or have used up their placements.
     function _signedOrder(Run memory run, uint256 r)
         internal
         returns (IEnergyMarket.SignedOrder memory o, bytes4 reason)
@@ -296,20 +300,20 @@ contract ClearingDifferentialTest is MarketFixture {
             else if (field == 2) o.pricePerKWh = 0;
             else o.pricePerKWh = market.MAX_PRICE_PER_KWH() + 1;
         }
-        uint256 key = variant == 7 ? keys[(who + 1 + (r >> 60) % (PROSUMERS - 1)) % PROSUMERS] : keys[who];
+        uint256 key = keys[variant == 7 ? _other(who, r >> 60) : who];
         o.signature = SignedOrderLib.sign(key, SignedOrderLib.orderDigest(address(market), block.chainid, o));
         if (variant == 8) {
             uint256 field = (r >> 64) % 4;
             if (field == 0) ++o.energyWh;
             else if (field == 1) ++o.pricePerKWh;
             else if (field == 2) o.side = isBid ? SELL : BUY;
-            else o.prosumer = people[(who + 1 + (r >> 68) % (PROSUMERS - 1)) % PROSUMERS];
+            else o.prosumer = people[_other(who, r >> 68)];
         }
         reason = _reason(run, o, variant != 7 && variant != 8);
     }
 
-    /// @dev The check order of docs/protocol.md ("Signed orders"): the fields, the checks of `placeOrder` (window
-    /// open and registration hold here), the nonce, the signature, the hint walk.
+    /// @dev The check order of docs/protocol.md ("Signed orders"): the fields, the checks of `placeOrder`
+    /// (window open and registration hold here), the nonce, the signature, the hint walk.
     function _reason(Run memory run, IEnergyMarket.SignedOrder memory o, bool signatureOk)
         internal
         view
@@ -330,8 +334,8 @@ contract ClearingDifferentialTest is MarketFixture {
         return 0;
     }
 
-    /// @dev Exactly one market event per order, in array order: `OrderPlaced`, or `SignedOrderRejected` with the
-    /// predicted reason.
+    /// @dev Exactly one market event per order, in array order: `OrderPlaced`, or `SignedOrderRejected` with
+    /// the predicted reason.
     function _assertBatchLogs(IEnergyMarket.SignedOrder[] memory orders, bytes4[] memory reasons) internal {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(logs.length, orders.length, "one event per signed order");
@@ -358,9 +362,9 @@ contract ClearingDifferentialTest is MarketFixture {
         }
     }
 
-    /// @dev A relayed signed cancel: mostly good (of a prosumer with a live order), else a wrong nonce, another
-    /// key's signature, a replay of a cancel that took effect, or a prosumer without a live order; every revert
-    /// predicted in the documented order.
+    /// @dev A relayed signed cancel: mostly good (of a prosumer with a live order), else a wrong nonce,
+    /// another key's signature, a replay of a cancel that took effect, or a prosumer without a live order;
+    /// every revert predicted in the documented order.
     function _signedCancel(Run memory run, uint256 r) internal {
         uint256 variant = (r >> 8) % 8;
         uint256 who;
@@ -373,7 +377,7 @@ contract ClearingDifferentialTest is MarketFixture {
             who = variant < 6 ? _withLiveOrder(run, r) : _someone(r);
             uint256 p = run.placements[who];
             nonce = variant == 4 ? p + (r >> 20) % 2 : (p == 0 ? 0 : p - 1);
-            uint256 key = variant == 5 ? keys[(who + 1 + (r >> 24) % (PROSUMERS - 1)) % PROSUMERS] : keys[who];
+            uint256 key = keys[variant == 5 ? _other(who, r >> 24) : who];
             signature = SignedOrderLib.sign(
                 key, SignedOrderLib.cancelDigest(address(market), block.chainid, people[who], run.w, nonce)
             );
@@ -417,6 +421,11 @@ contract ClearingDifferentialTest is MarketFixture {
         return (r >> 128) % 4 != 0 ? (r >> 130) % BUSY : (r >> 130) % PROSUMERS;
     }
 
+    /// @dev A prosumer other than `who`.
+    function _other(uint256 who, uint256 r) internal pure returns (uint256) {
+        return (who + 1 + r % (PROSUMERS - 1)) % PROSUMERS;
+    }
+
     function _withoutLiveOrder(Run memory run, uint256 r) internal pure returns (uint256) {
         uint256 start = _someone(r);
         for (uint256 k; k < PROSUMERS; ++k) {
@@ -445,8 +454,8 @@ contract ClearingDifferentialTest is MarketFixture {
         ++run.placements[who];
     }
 
-    /// @dev How many preceding nodes `placeOrder` walks past from its start (the latest, in book order, of the
-    /// hinted prosumer's nodes on that side that precede the new order, else the head).
+    /// @dev How many preceding nodes `placeOrder` walks past from its start (the latest, in book order, of
+    /// the hinted prosumer's nodes on that side that precede the new order, else the head).
     function _walk(Run memory run, bool isBid, uint256 price, address hint)
         internal
         view
@@ -507,9 +516,9 @@ contract ClearingDifferentialTest is MarketFixture {
         return makeAddr("outsider");
     }
 
-    /// @dev The owner of `hint` (if it has a live order) cancels, and mostly re-places at a random price and side
-    /// (once or twice, unless its placements are used up), else leaves its order cancelled (the hint then names a
-    /// tombstone).
+    /// @dev The owner of `hint` (if it has a live order) cancels, and mostly re-places at a random price and
+    /// side (once or twice, unless its placements are used up), else leaves its order cancelled (the hint
+    /// then names a tombstone).
     function _moveHinted(Run memory run, address hint, uint256 r) internal {
         uint256 h = _indexOf(hint);
         if (h >= PROSUMERS || !run.has[h]) return;
