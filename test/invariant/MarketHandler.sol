@@ -10,13 +10,14 @@ import {SignedOrderLib} from "../utils/SignedOrderFixture.sol";
 import {Test} from "forge-std/Test.sol";
 import {Vm} from "forge-std/Vm.sol";
 
-/// @notice Drives whole lifecycles over many windows: bursts of orders per window, late closes, keeper outages
-/// and gas-limited upkeeps, deregistrations, readings batches with bad entries. Every call either is
+/// @notice Drives whole lifecycles over many windows: bursts of orders per window, late closes, keeper
+/// outages and gas-limited upkeeps, deregistrations, readings batches with bad entries. Every call either is
 /// predicted to succeed (and a revert fails the run) or is predicted to fail with one named error (checked
-/// with expectRevert). Settlement is checked trade by trade against a model of the settlement rule. Orders come
-/// directly and as signed orders (batches relayed by a third party, good ones among bad ones) and signed cancels;
-/// a node-level model of each side of each book (every placement, tombstones included) predicts the hint walk
-/// (`HintTooFar`), and the handler's own placement counts predict `PlacementLimitReached` and every nonce.
+/// with expectRevert). Settlement is checked trade by trade against a model of the settlement rule. Orders
+/// come directly and as signed orders (batches relayed by a third party, good ones among bad ones) and signed
+/// cancels; a node-level model of each side of each book (every placement, tombstones included) predicts the
+/// hint walk (`HintTooFar`), and the handler's own placement counts predict `PlacementLimitReached` and every
+/// nonce.
 contract MarketHandler is Test {
     uint256 internal constant KWH = 1000;
     uint256 internal constant TOKEN = 1e18;
@@ -247,10 +248,11 @@ contract MarketHandler is Test {
 
     // ================================================================ actions: signed orders and cancels
 
-    /// @dev A relayer's batch of 1-8 signed orders, mostly into the current window (opened first if nobody did),
-    /// sometimes into an older window (`WindowNotOpen`/`OrderingClosed`) or the current one before anyone opened
-    /// it. Each order is predicted placed or rejected with its reason, in the documented check order, from the
-    /// state the earlier orders of the batch leave; the batch must emit exactly one event per order, in order.
+    /// @dev A relayer's batch of 1-8 signed orders, mostly into the current window (opened first if nobody
+    /// did), sometimes into an older window (`WindowNotOpen`/`OrderingClosed`) or the current one before
+    /// anyone opened it. Each order is predicted placed or rejected with its reason, in the documented check
+    /// order, from the state the earlier orders of the batch leave; the batch must emit exactly one event per
+    /// order, in order.
     function placeOrdersBySig(uint256 seed) external {
         uint256 w = market.currentWindow();
         if (seed % 16 == 0 && windows.length != 0) {
@@ -280,7 +282,8 @@ contract MarketHandler is Test {
         _afterCall();
     }
 
-    /// @dev Relays a batch whose outcome was predicted (`reasons`, 0: placed; the placements already recorded).
+    /// @dev Relays a batch whose outcome was predicted (`reasons`, 0: placed; the placements already
+    /// recorded).
     function _relay(IEnergyMarket.SignedOrder[] memory orders, bytes4[] memory reasons, uint256 placed)
         internal
     {
@@ -293,10 +296,10 @@ contract MarketHandler is Test {
         counts["signedRejected"] += orders.length - placed;
     }
 
-    /// @dev A prosumer's app re-prices its order again and again in one window by signature (the replace flow:
-    /// the relayer relays the `Cancel` of order n-1, then the `Order` n, one batch each), 2-9 rounds, until the
-    /// placements run out (`PlacementLimitReached`). Each round leaves a tombstone, so books get deep and far
-    /// hints (a quarter are random) meet `HintTooFar`; every outcome predicted.
+    /// @dev A prosumer's app re-prices its order again and again in one window by signature (the replace
+    /// flow: the relayer relays the `Cancel` of order n-1, then the `Order` n, one batch each), 2-9 rounds,
+    /// until the placements run out (`PlacementLimitReached`). Each round leaves a tombstone, so books get
+    /// deep and far hints (a quarter are random) meet `HintTooFar`; every outcome predicted.
     function replaceBySig(uint256 seed) external {
         if (windows.length == 0) return;
         uint256 w = windows[windows.length - 1];
@@ -353,8 +356,8 @@ contract MarketHandler is Test {
     /// @dev One signed order for window `w` and the reason it must be skipped for (0: placed). Mostly good (a
     /// registered actor without a live order, its nonce and key; the hint as a relayer computes it, from the
     /// book as the earlier orders leave it, a quarter of the time a random or stale one); else a wrong nonce,
-    /// another actor's signature, a field changed after signing, a field out of range, or a replay of a signed
-    /// order that was placed (any window).
+    /// another actor's signature, a field changed after signing, a field out of range, or a replay of a
+    /// signed order that was placed (any window).
     function _signedOrder(uint256 w, uint256 r)
         internal
         view
@@ -551,8 +554,8 @@ contract MarketHandler is Test {
 
     // ================================================================ order book model
 
-    /// @dev The first check of `placeOrder` that an order of `who` fails, the hint walk aside (0: none), from the
-    /// handler's record (placements, live orders, registrations). The handler never pauses.
+    /// @dev The first check of `placeOrder` that an order of `who` fails, the hint walk aside (0: none), from
+    /// the handler's record (placements, live orders, registrations). The handler never pauses.
     function _placeCheck(uint256 w, address who, uint256 energy, uint256 price)
         internal
         view
@@ -612,8 +615,8 @@ contract MarketHandler is Test {
         (latestNodeIsBid[w][who] ? bidNodes[w] : askNodes[w])[latestNodePlusOne[w][who] - 1].live = false;
     }
 
-    /// @dev How many preceding nodes `placeOrder` walks past from its start: the latest (in book order) of the
-    /// hinted prosumer's nodes on that side that precede the new order, else the head.
+    /// @dev How many preceding nodes `placeOrder` walks past from its start: the latest (in book order) of
+    /// the hinted prosumer's nodes on that side that precede the new order, else the head.
     function _walk(uint256 w, bool isBid, uint256 price, address hint) internal view returns (uint256 walk) {
         Node[] memory list = isBid ? bidNodes[w] : askNodes[w];
         uint256 startPlusOne;

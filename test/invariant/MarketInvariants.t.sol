@@ -29,9 +29,9 @@ import {MarketHandler} from "./MarketHandler.sol";
 /// 16. once a window is settled, nothing the market tells about it changes;
 /// 17. every signed order of a relayed batch is either placed (`OrderPlaced`) or skipped with exactly one
 ///     `SignedOrderRejected` naming the predicted reason (the selector `placeOrder` would have raised, or
-///     `InvalidNonce`/`InvalidSignature`/`HintTooFar`, in the documented check order), in array order, and the
-///     batch returns the number placed; a signed cancel takes effect exactly when predicted, else reverts with
-///     the predicted error (wrong nonce, another key, replay, no live order, window closed);
+///     `InvalidNonce`/`InvalidSignature`/`HintTooFar`, in the documented check order), in array order, and
+///     the batch returns the number placed; a signed cancel takes effect exactly when predicted, else reverts
+///     with the predicted error (wrong nonce, another key, replay, no live order, window closed);
 /// 18. `orderNonce(w, p)` equals the placements of `p` in `w` seen (direct and signed); each side of an open
 ///     book is exactly the live part of a node-level model (every placement, tombstones included) and
 ///     `findHint` names that model's last preceding node; `placeOrder` reverts `PlacementLimitReached` and
