@@ -265,8 +265,9 @@ contract ClearingDifferentialTest is MarketFixture {
     /// @dev One signed order and the reason it must be rejected for (0: placed). Half are good (nonce, key,
     /// fields; hint as a relayer computes it, from the book as the earlier orders of the batch leave it, or a
     /// quarter of the time a stale or random one); the rest: a wrong nonce, another key's signature, a field
-    /// changed after signing, a field out of range, a replay of a signature that took effect. Prosumers are
-    /// random, so some already have a live order or have used up their placements.
+    /// changed after signing (or only the hint, which is not signed: still good), a field out of range, a
+    /// replay of a signature that took effect. Prosumers are random, so some already have a live order or
+    /// have used up their placements.
     function _signedOrder(Run memory run, uint256 r)
         internal
         returns (IEnergyMarket.SignedOrder memory o, bytes4 reason)
@@ -302,14 +303,17 @@ contract ClearingDifferentialTest is MarketFixture {
         }
         uint256 key = keys[variant == 7 ? _other(who, r >> 60) : who];
         o.signature = SignedOrderLib.sign(key, SignedOrderLib.orderDigest(address(market), block.chainid, o));
+        bool signatureOk = variant != 7;
         if (variant == 8) {
-            uint256 field = (r >> 64) % 4;
+            uint256 field = (r >> 64) % 5;
             if (field == 0) ++o.energyWh;
             else if (field == 1) ++o.pricePerKWh;
             else if (field == 2) o.side = isBid ? SELL : BUY;
-            else o.prosumer = people[_other(who, r >> 68)];
+            else if (field == 3) o.prosumer = people[_other(who, r >> 68)];
+            else o.hintPrev = people[(r >> 68) % PROSUMERS]; // not signed: the relayer's to choose
+            signatureOk = field == 4;
         }
-        reason = _reason(run, o, variant != 7 && variant != 8);
+        reason = _reason(run, o, signatureOk);
     }
 
     /// @dev The check order of docs/protocol.md ("Signed orders"): the fields, the checks of `placeOrder`
