@@ -249,7 +249,7 @@ contract MarketInvariantsTest is MarketFixture {
                 MIN_TRADES_SETTLED_PER_RUN,
                 "depth: trades cleared per run"
             );
-            string[12] memory reached = [
+            string[14] memory reached = [
                 "lateCloses",
                 "keeperOutages",
                 "upkeepPerforms",
@@ -261,7 +261,9 @@ contract MarketInvariantsTest is MarketFixture {
                 "signedRejectedInvalidNonce",
                 "signedRejectedAlreadyHasOrder",
                 "signedCancels",
-                "signedCancelsRefused"
+                "signedCancelsRefused",
+                "ordersRefusedPlacementLimit",
+                "signedRejectedPlacementLimit"
             ];
             for (uint256 i; i < reached.length; ++i) {
                 assertGt(_accumulate(reached[i], 0), 0, string.concat("depth: never reached ", reached[i]));
