@@ -257,6 +257,7 @@ contract MarketHandler is Test {
     /// order, from the state the earlier orders of the batch leave; the batch must emit exactly one event per
     /// order, in order.
     function placeOrdersBySig(uint256 seed) external {
+        ++counts["callsPlaceOrdersBySig"];
         uint256 w = market.currentWindow();
         if (seed % 16 == 0 && windows.length != 0) {
             w = windows[(seed >> 4) % windows.length];
@@ -305,6 +306,7 @@ contract MarketHandler is Test {
     /// until the placements run out (`PlacementLimitReached`). Each round leaves a tombstone, so books get
     /// deep and far hints (a quarter are random) meet `HintTooFar`; every outcome predicted.
     function replaceBySig(uint256 seed) external {
+        ++counts["callsReplaceBySig"];
         if (windows.length == 0) return;
         uint256 w = windows[windows.length - 1];
         if (_status(w) != OPEN || block.timestamp >= w + duration) return; // other actions cover those
@@ -469,6 +471,7 @@ contract MarketHandler is Test {
     /// window), or an actor (or the never registered stranger) without a live order. Reverts predicted in the
     /// documented order.
     function cancelOrderBySig(uint256 seed) external {
+        ++counts["callsCancelOrderBySig"];
         if (windows.length == 0) return;
         uint256 w = windows[windows.length - 1];
         uint256 variant = seed % 8;

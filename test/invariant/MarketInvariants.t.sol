@@ -172,13 +172,16 @@ contract MarketInvariantsTest is MarketFixture {
 
     /// @dev What the runs reach, summed over the campaign (kept in the process environment, the only state
     /// that outlives a run) and logged; `forge test -vv` prints the totals after the last run.
-    function _counters() internal pure returns (string[45] memory) {
+    function _counters() internal pure returns (string[48] memory) {
         return [
             "ordersPlaced",
             "bursts",
             "ordersRefusedNotRegistered",
             "ordersRefusedPlacementLimit",
             "ordersRefusedHintTooFar",
+            "callsPlaceOrdersBySig",
+            "callsCancelOrderBySig",
+            "callsReplaceBySig",
             "signedBatches",
             "signedPlaced",
             "signedRejected",
@@ -226,7 +229,7 @@ contract MarketInvariantsTest is MarketFixture {
         assertTrue(handler.settledUnchanged(), "16: a settled window changed");
         uint256 runs = _accumulate("runs", 1);
         emit log_named_uint("campaign runs", runs);
-        string[45] memory counters = _counters();
+        string[48] memory counters = _counters();
         for (uint256 i; i < counters.length; ++i) {
             emit log_named_uint(counters[i], _accumulate(counters[i], handler.counts(counters[i])));
         }
