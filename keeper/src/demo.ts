@@ -1,7 +1,9 @@
 // make demo: a local energy community on an embedded anvil (or RPC_URL), driven by the real keeper.
-// Twenty prosumers with PV and batteries place one order per window from their forecast; the keeper
-// opens, closes, submits simulated meter readings and settles; a table shows each window.
-import { mkdir } from 'node:fs/promises';
+// Twenty prosumers with PV and batteries, holding no ether, sign one order per window from their forecast
+// (and one permit) and post them to the keeper's relayer; the keeper opens, places the signed orders in
+// batches, closes, submits simulated meter readings and settles; a table shows each window.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import {
@@ -10,7 +12,6 @@ import {
   formatEther,
   http,
   maxUint256,
-  parseEther,
   type Address,
   type Hex,
 } from 'viem';
@@ -23,6 +24,7 @@ import { loadConfig } from './config.js';
 import { deploy } from './deploy.js';
 import { exportWindows, writeExport } from './export.js';
 import { SimulatedMeters } from './meters/simulated.js';
+import { RelayerClient, readSigningDomains } from './relayer/client.js';
 
 const env = process.env;
 const WINDOWS = Number(env.DEMO_WINDOWS ?? 6);
@@ -106,7 +108,7 @@ async function main() {
   say(`market ${d.market}, token ${d.token}, registry ${d.registry}`);
 
   const members = community();
-  say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each, approving the market…`);
+  say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each (the homes get no ether)…`);
   const wait = (hash: Hex) => client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
   let nonce = await client.getTransactionCount({ address: admin.account.address, blockTag: 'pending' });
   const adminTx = (address: Address, abi: readonly unknown[], functionName: string, args: unknown[], value?: bigint) =>
@@ -114,21 +116,12 @@ async function main() {
   const pending: Hex[] = [];
   for (const [i, m] of members.entries()) {
     const a = m.account.address;
-    if ((await client.getBalance({ address: a })) < parseEther('0.05')) {
-      pending.push(await admin.sendTransaction({ to: a, value: parseEther('0.1'), nonce: nonce++ }));
-    }
     pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'register', [a, BigInt(i + 1)]));
     if (m.pvPeakW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addPvSystem', [a, m.pvPeakW]));
     if (m.batteryPowerW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addBattery', [a, m.batteryPowerW, m.batteryCapacityWh]));
     pending.push(await adminTx(d.token, energyTokenAbi, 'mint', [a, 500n * TOKEN]));
   }
   await Promise.all(pending.map(wait));
-  await Promise.all(
-    members.map(async (m) => {
-      const wallet = createWalletClient({ chain, transport: http(rpcUrl), account: m.account });
-      await wait(await wallet.writeContract({ address: d.token, abi: energyTokenAbi, functionName: 'approve', args: [d.market, maxUint256] }));
-    }),
-  );
   for (const m of members) {
     say(`  ${m.name}  PV ${(Number(m.pvPeakW) / 1000).toFixed(0).padStart(2)} kW  battery ${(Number(m.batteryPowerW) / 1000).toFixed(0)} kW / ${(Number(m.batteryCapacityWh) / 1000).toFixed(0)} kWh  asks ${m.askPrice}  bids ${m.bidPrice} CET/kWh`);
   }
@@ -144,6 +137,7 @@ async function main() {
   const meters = new SimulatedMeters(7, hourOf);
   await mkdir(path.join(repoRoot, 'exports'), { recursive: true });
   const logFile = path.join(repoRoot, 'exports', `demo-${chainId}-keeper.log`);
+  const journalDir = await mkdtemp(path.join(tmpdir(), 'demo-relayer-'));
   const config = loadConfig({
     RPC_URL: rpcUrl,
     CHAIN_ID: String(chainId),
@@ -152,12 +146,35 @@ async function main() {
     POLL_INTERVAL_MS: '500',
     METRICS_PORT: '0',
     CONFIRMATIONS: '1',
+    RELAYER: 'true',
+    RELAYER_PORT: '0',
+    RELAY_INTERVAL_MS: '1000',
+    RELAY_CLOSE_MARGIN_S: '2',
+    RELAY_JOURNAL_PATH: path.join(journalDir, 'journal.jsonl'),
   });
   app = await createKeeperApp(config, { meters, logger: pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false })) });
   await app.keeper.startupChecks();
   const port = (app.server?.address() as { port: number }).port;
+  const relayer = await app.startRelayer();
+  if (!relayer) throw new Error('the keeper did not start its relayer');
+  const relayerUrl = `http://127.0.0.1:${relayer.port}`;
   say(`keeper running (logs: ${path.relative(repoRoot, logFile)}, metrics: http://127.0.0.1:${port}/metrics)`);
+  say(`relayer at ${relayerUrl}: the homes sign, the keeper sends (and pays the gas)`);
   void app.run();
+  const relay = new RelayerClient(relayerUrl, await readSigningDomains(client, d.market, d.token));
+  say('each home signs an ERC-2612 permit for the market (settlement pays with transferFrom)…');
+  const deadline = (await client.getBlock()).timestamp + 86_400n;
+  const permits = await Promise.allSettled(
+    members.map(async (m) => {
+      const permitNonce = await client.readContract({ address: d.token, abi: energyTokenAbi, functionName: 'nonces', args: [m.account.address] });
+      const id = await relay.submitPermit(m.account, { value: maxUint256, permitNonce, deadline });
+      const done = await relay.settled(id, { timeoutMs: 60_000 });
+      if (done.status !== 'relayed') throw new Error(`${m.name}: permit ${done.status} (${done.reason ?? ''})`);
+    }),
+  );
+  const failedPermits = permits.filter((p) => p.status === 'rejected');
+  for (const failed of failedPermits) say(`  a permit failed: ${String(failed.reason).split('\n')[0]}`);
+  say(`${members.length - failedPermits.length} permits relayed`);
 
   const reader = new MarketReader(client as never, d.market);
   const ordered: bigint[] = [];
@@ -174,7 +191,7 @@ async function main() {
     if (ordered.length < WINDOWS && !ordered.includes(w) && left >= 6 && (await reader.window(w)).status === 'Open') {
       ordered.push(w);
       firstIndex ??= w / BigInt(WINDOW_SECONDS);
-      const placed = await placeOrders(members, w, meters, chain, rpcUrl, d.market, client);
+      const placed = await placeOrders(members, w, meters, relay, d.market, client);
       placedIn.set(w, placed);
       totals.orders += placed.bids + placed.asks;
       say(`window ${ordered.length} (${String(hourOf(w)).padStart(2, '0')}:00) open: ${placed.bids} bids, ${placed.asks} asks placed`);
@@ -211,15 +228,19 @@ async function main() {
   await writeExport(out, file);
   say(`summary: ${totals.orders} orders, ${totals.trades} trades, ${totals.energyWh} Wh cleared, ${totals.accepted} accepted (${totals.trades ? Math.round((100 * totals.accepted) / totals.trades) : 0} %), ${Number(formatEther(totals.tokens)).toFixed(4)} CET paid`);
   say(`event export: ${path.relative(repoRoot, out)} (replay it: make replay FILE=${path.relative(repoRoot, out)})`);
+  const balances = await Promise.all(members.map((m) => client.getBalance({ address: m.account.address })));
+  const nonces = await Promise.all(members.map((m) => client.getTransactionCount({ address: m.account.address })));
+  say(`the homes hold ${formatEther(balances.reduce((a, b) => a + b, 0n))} ether and sent ${nonces.reduce((a, b) => a + b, 0)} transactions`);
+  await rm(journalDir, { recursive: true, force: true });
   await cleanup(0);
 }
 
+/** Every home with a forecast surplus or deficit signs one order; the relayer places them in batches. */
 async function placeOrders(
   members: Member[],
   w: bigint,
   meters: SimulatedMeters,
-  chain: ReturnType<typeof makeChain>,
-  rpcUrl: string,
+  relay: RelayerClient,
   market: Address,
   client: ReturnType<typeof createPublicClient>,
 ): Promise<{ bids: number; asks: number }> {
@@ -234,13 +255,10 @@ async function placeOrders(
     if (energy === 0n) return;
     const price = BigInt(Math.round(((sell ? m.askPrice : m.bidPrice) + (r() - 0.5) * 2) * 100)) * (TOKEN / 100n);
     const side = sell ? 1 : 0;
-    const hint = (await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'findHint', args: [w, side, price] })) as Address;
-    const wallet = createWalletClient({ chain, transport: http(rpcUrl), account: m.account });
-    // Twenty prosumers send at once, so a hint can go stale before its transaction runs: leave gas for a
-    // short walk instead of the estimate for a fresh hint.
-    const hash = await wallet.writeContract({ address: market, abi: energyMarketAbi, functionName: 'placeOrder', args: [w, side, energy, price, hint], gas: 400_000n });
-    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
-    if (receipt.status !== 'success') throw new Error(`${m.name}: placeOrder reverted (${hash})`);
+    const nonce = await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'orderNonce', args: [w, m.account.address] });
+    const id = await relay.submitOrder(m.account, { windowId: w, side, energyWh: energy, pricePerKWh: price, nonce });
+    const done = await relay.settled(id, { timeoutMs: WINDOW_SECONDS * 1000 });
+    if (done.status !== 'placed') throw new Error(`${m.name}: order ${done.status} (${done.reason ?? 'no reason'})`);
     if (sell) asks++;
     else bids++;
   });

@@ -6,12 +6,18 @@ import {EnergyToken} from "../../src/EnergyToken.sol";
 import {ProsumerRegistry} from "../../src/ProsumerRegistry.sol";
 import {IEnergyMarket} from "../../src/interfaces/IEnergyMarket.sol";
 import {IProsumerRegistry} from "../../src/interfaces/IProsumerRegistry.sol";
+import {SignedOrderLib} from "../utils/SignedOrderFixture.sol";
 import {Test} from "forge-std/Test.sol";
+import {Vm} from "forge-std/Vm.sol";
 
-/// @notice Drives whole lifecycles over many windows: bursts of orders per window, late closes, keeper outages
-/// and gas-limited upkeeps, deregistrations, readings batches with bad entries. Every call either is
+/// @notice Drives whole lifecycles over many windows: bursts of orders per window, late closes, keeper
+/// outages and gas-limited upkeeps, deregistrations, readings batches with bad entries. Every call either is
 /// predicted to succeed (and a revert fails the run) or is predicted to fail with one named error (checked
-/// with expectRevert). Settlement is checked trade by trade against a model of the settlement rule.
+/// with expectRevert). Settlement is checked trade by trade against a model of the settlement rule. Orders
+/// come directly and as signed orders (batches relayed by a third party, good ones among bad ones) and signed
+/// cancels; a node-level model of each side of each book (every placement, tombstones included) predicts the
+/// hint walk (`HintTooFar`), and the handler's own placement counts predict `PlacementLimitReached` and every
+/// nonce.
 contract MarketHandler is Test {
     uint256 internal constant KWH = 1000;
     uint256 internal constant TOKEN = 1e18;
@@ -20,6 +26,9 @@ contract MarketHandler is Test {
     uint256 internal constant PERFORM_GAS_MAX = 5_000_000;
     /// @dev Mirrors `EnergyMarket.MAX_UPKEEP_SCAN`.
     uint256 internal constant UPKEEP_SCAN = 64;
+    /// @dev Mirror `EnergyMarket.MAX_PLACEMENTS_PER_WINDOW` and `MAX_HINT_WALK` (checked in the constructor).
+    uint256 internal constant MAX_PLACEMENTS = 8;
+    uint256 internal constant MAX_WALK = 20;
 
     IEnergyMarket.WindowStatus internal constant NONE = IEnergyMarket.WindowStatus.None;
     IEnergyMarket.WindowStatus internal constant OPEN = IEnergyMarket.WindowStatus.Open;
@@ -40,6 +49,42 @@ contract MarketHandler is Test {
     address[] public actors;
     mapping(address => uint256) internal actorIndexPlusOne;
     mapping(address => bool) public registered;
+    /// @dev Each actor's private key (`vm.addr(key)` is the actor), for signed orders and cancels.
+    mapping(address => uint256) internal keyOf;
+    /// @dev Submits the signed orders and cancels (holds no role, no order).
+    address public immutable relayer;
+
+    /// @dev A node of one side of a window's book: every placement, direct or signed, cancelled ones included
+    /// (book order: price, then `seq`).
+    struct Node {
+        address owner;
+        uint64 price; // at most 7 tokens/kWh here
+        uint24 seq;
+        bool live;
+    }
+
+    /// @dev A signed cancel that took effect, kept for replays.
+    struct UsedCancel {
+        address prosumer;
+        uint256 windowId;
+        uint256 nonce;
+        bytes signature;
+    }
+
+    mapping(uint256 => Node[]) internal bidNodes;
+    mapping(uint256 => Node[]) internal askNodes;
+    /// @dev Placements (direct and signed) per window and actor: the next nonce, `orderNonce` must equal it.
+    mapping(uint256 => mapping(address => uint256)) public placements;
+    /// @dev Whether the actor's latest order in the window is live, by the handler's record.
+    mapping(uint256 => mapping(address => bool)) public liveInModel;
+    /// @dev Where the actor's latest node is: its index in `bidNodes` or `askNodes`, plus one, and the side.
+    mapping(uint256 => mapping(address => uint256)) internal latestNodePlusOne;
+    mapping(uint256 => mapping(address => bool)) internal latestNodeIsBid;
+    /// @dev Actors whose order state the current call may have changed (checked by `_checkBookModel`).
+    address[] internal touched;
+    /// @dev Signed orders that were placed and signed cancels that took effect, replayed later.
+    IEnergyMarket.SignedOrder[] internal usedOrders;
+    UsedCancel[] internal usedCancels;
 
     uint256[] public windows;
     /// @dev Windows before this index are Settled and fingerprinted.
@@ -70,7 +115,8 @@ contract MarketHandler is Test {
         EnergyToken token_,
         ProsumerRegistry registry_,
         address admin_,
-        address[] memory actors_
+        address[] memory actors_,
+        uint256[] memory keys_
     ) {
         market = market_;
         token = token_;
@@ -78,12 +124,17 @@ contract MarketHandler is Test {
         admin = admin_;
         stranger = makeAddr("stranger");
         actors = actors_;
+        relayer = makeAddr("relayer");
         for (uint256 i; i < actors_.length; ++i) {
             actorIndexPlusOne[actors_[i]] = i + 1;
             registered[actors_[i]] = true;
+            require(vm.addr(keys_[i]) == actors_[i], "actor key");
+            keyOf[actors_[i]] = keys_[i];
         }
         duration = market_.windowDuration();
         grace = market_.settlementGrace();
+        require(market_.MAX_PLACEMENTS_PER_WINDOW() == MAX_PLACEMENTS, "placement cap");
+        require(market_.MAX_HINT_WALK() == MAX_WALK, "hint walk bound");
     }
 
     // ================================================================ actions: orders
@@ -116,29 +167,19 @@ contract MarketHandler is Test {
         uint256 price = (1 + priceSeed % 6) * TOKEN;
         IEnergyMarket.Side side = isBid ? IEnergyMarket.Side.Buy : IEnergyMarket.Side.Sell;
         address hint = _hint(w, side, price, hintSeed);
-        (,,,, bool live) = market.getOrder(w, who);
-        IEnergyMarket.WindowStatus status = _status(w);
-
+        bytes memory err = _placeError(w, who, isBid, energy, price, hint);
         vm.prank(who);
-        if (energy == 0) {
-            vm.expectRevert(IEnergyMarket.ZeroEnergy.selector);
-        } else if (status != OPEN) {
-            vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.WindowNotOpen.selector, w));
-        } else if (block.timestamp >= w + duration) {
-            vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.OrderingClosed.selector, w, w + duration));
-        } else if (!registered[who]) {
-            vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.NotRegistered.selector, who));
-            ++counts["ordersRefusedNotRegistered"];
-        } else if (live) {
-            vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.AlreadyHasOrder.selector, w, who));
-        } else {
+        if (err.length == 0) {
             market.placeOrder(w, side, energy, price, hint);
-            placementSeq[w][who] = ++seqCounter;
+            _recordPlacement(w, who, isBid, price);
             ++counts["ordersPlaced"];
+            _checkBookModel(w, hintSeed);
             _afterCall();
             return;
         }
+        vm.expectRevert(err);
         market.placeOrder(w, side, energy, price, hint);
+        _countRefusal(bytes4(err));
     }
 
     /// @dev Several valid orders into the current window (opened first if nobody did), so that windows fill
@@ -162,17 +203,23 @@ contract MarketHandler is Test {
             uint256 energy = 100 + (r >> 16) % (5 * KWH);
             uint256 price = ((isBid ? 2 : 1) + (r >> 32) % 6) * TOKEN;
             address hint = _hint(w, side, price, r >> 48);
-            vm.prank(who);
-            if (!registered[who]) {
-                vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.NotRegistered.selector, who));
+            bytes memory err = _placeError(w, who, isBid, energy, price, hint);
+            if (err.length != 0) {
+                vm.prank(who);
+                vm.expectRevert(err);
                 market.placeOrder(w, side, energy, price, hint);
-                ++counts["ordersRefusedNotRegistered"];
-                continue;
+                _countRefusal(bytes4(err));
+                touched.push(who);
+                // A refused hint: the prosumer retries with the exact one (findHint, no walk).
+                if (bytes4(err) != IEnergyMarket.HintTooFar.selector) continue;
+                hint = market.findHint(w, side, price);
             }
+            vm.prank(who);
             market.placeOrder(w, side, energy, price, hint);
-            placementSeq[w][who] = ++seqCounter;
+            _recordPlacement(w, who, isBid, price);
             ++counts["ordersPlaced"];
         }
+        _checkBookModel(w, seed);
         _afterCall();
     }
 
@@ -192,11 +239,531 @@ contract MarketHandler is Test {
         } else {
             // Deregistered prosumers may still cancel (their ID stays bound).
             market.cancelOrder(w);
-            ++cancelsIn[w];
+            _recordCancel(w, who);
+            ++counts["cancels"];
+            _checkBookModel(w, actorSeed);
             _afterCall();
             return;
         }
         market.cancelOrder(w);
+        ++counts["cancelsRefused"];
+    }
+
+    // ================================================================ actions: signed orders and cancels
+
+    /// @dev A relayer's batch of 1-6 signed orders, mostly into the current window (opened first if nobody
+    /// did), sometimes into an older window (`WindowNotOpen`/`OrderingClosed`) or the current one before
+    /// anyone opened it. Each order is predicted placed or rejected with its reason, in the documented check
+    /// order, from the state the earlier orders of the batch leave; the batch must emit exactly one event per
+    /// order, in order.
+    function placeOrdersBySig(uint256 seed) external {
+        ++counts["callsPlaceOrdersBySig"];
+        uint256 w = market.currentWindow();
+        if (seed % 16 == 0 && windows.length != 0) {
+            w = windows[(seed >> 4) % windows.length];
+        } else if (_status(w) == NONE && seed % 16 != 1) {
+            market.openWindow();
+            windows.push(w);
+        }
+        ++counts["signedBatches"];
+        uint256 n = 1 + (seed >> 8) % 6;
+        IEnergyMarket.SignedOrder[] memory orders = new IEnergyMarket.SignedOrder[](n);
+        bytes4[] memory reasons = new bytes4[](n);
+        uint256 placed;
+        for (uint256 j; j < n; ++j) {
+            (orders[j], reasons[j]) = _signedOrder(w, uint256(keccak256(abi.encode(seed, j))));
+            IEnergyMarket.SignedOrder memory o = orders[j];
+            touched.push(o.prosumer);
+            if (reasons[j] != 0) {
+                _countSignedRejection(reasons[j]);
+                continue;
+            }
+            ++placed;
+            _recordPlacement(o.windowId, o.prosumer, o.side == IEnergyMarket.Side.Buy, o.pricePerKWh);
+            usedOrders.push(o);
+        }
+        _relay(orders, reasons, placed);
+        _checkBookModel(w, seed >> 64);
+        _afterCall();
+    }
+
+    /// @dev Relays a batch whose outcome was predicted (`reasons`, 0: placed; the placements already
+    /// recorded).
+    function _relay(IEnergyMarket.SignedOrder[] memory orders, bytes4[] memory reasons, uint256 placed)
+        internal
+    {
+        vm.recordLogs();
+        vm.prank(relayer);
+        uint256 got = market.placeOrdersBySig(orders);
+        if (got != placed) _violation("placeOrdersBySig: placed count differs from the prediction");
+        _checkBatchLogs(orders, reasons);
+        counts["signedPlaced"] += placed;
+        counts["signedRejected"] += orders.length - placed;
+    }
+
+    /// @dev A prosumer's app re-prices its order again and again in one window by signature (the replace
+    /// flow: the relayer relays the `Cancel` of order n-1, then the `Order` n, one batch each), 1-5 rounds,
+    /// until the placements run out (`PlacementLimitReached`). Each round leaves a tombstone, so books get
+    /// deep and far hints (a quarter are random) meet `HintTooFar`; every outcome predicted.
+    function replaceBySig(uint256 seed) external {
+        ++counts["callsReplaceBySig"];
+        if (windows.length == 0) return;
+        uint256 w = windows[windows.length - 1];
+        if (_status(w) != OPEN || block.timestamp >= w + duration) return; // other actions cover those
+        // Half the time the actor with the most placements (a busy app keeps re-pricing), else a random one.
+        address who = seed % 2 == 0 ? _busiestActor(w) : _actorWithLiveOrder(w, seed >> 1);
+        if (!liveInModel[w][who]) return;
+        ++counts["replaceRuns"];
+        uint256 rounds = 1 + (seed >> 8) % 5;
+        for (uint256 k; k < rounds; ++k) {
+            uint256 r = uint256(keccak256(abi.encode(seed, k)));
+            if (liveInModel[w][who]) {
+                uint256 nonce = placements[w][who] - 1;
+                bytes memory signature = SignedOrderLib.sign(
+                    keyOf[who], SignedOrderLib.cancelDigest(address(market), block.chainid, who, w, nonce)
+                );
+                vm.prank(relayer);
+                market.cancelOrderBySig(who, w, nonce, signature);
+                _recordCancel(w, who);
+                ++counts["signedCancels"];
+            }
+            bool isBid = r % 2 == 0;
+            IEnergyMarket.Side side = isBid ? IEnergyMarket.Side.Buy : IEnergyMarket.Side.Sell;
+            uint256 price = ((isBid ? 2 : 1) + (r >> 8) % 6) * TOKEN;
+            IEnergyMarket.SignedOrder[] memory orders = new IEnergyMarket.SignedOrder[](1);
+            orders[0] = IEnergyMarket.SignedOrder({
+                prosumer: who,
+                windowId: w,
+                side: side,
+                energyWh: 100 + (r >> 16) % (5 * KWH),
+                pricePerKWh: price,
+                nonce: placements[w][who],
+                hintPrev: (r >> 40) % 4 == 0 ? _hint(w, side, price, r >> 42) : _modelHint(w, isBid, price),
+                signature: ""
+            });
+            orders[0].signature = SignedOrderLib.sign(
+                keyOf[who], SignedOrderLib.orderDigest(address(market), block.chainid, orders[0])
+            );
+            bytes4[] memory reasons = new bytes4[](1);
+            reasons[0] = _signedReason(orders[0], true);
+            ++counts["signedBatches"];
+            if (reasons[0] == 0) {
+                _recordPlacement(w, who, isBid, price);
+                usedOrders.push(orders[0]);
+            } else {
+                _countSignedRejection(reasons[0]);
+            }
+            _relay(orders, reasons, reasons[0] == 0 ? 1 : 0);
+            if (reasons[0] == IEnergyMarket.PlacementLimitReached.selector) break;
+        }
+        _checkBookModel(w, seed >> 32);
+        _afterCall();
+    }
+
+    /// @dev One signed order for window `w` and the reason it must be skipped for (0: placed). Mostly good (a
+    /// registered actor without a live order, its nonce and key; the hint as a relayer computes it, from the
+    /// book as the earlier orders leave it, a quarter of the time a random or stale one); else a wrong nonce,
+    /// another actor's signature, a field changed after signing, a field out of range, or a replay of a
+    /// signed order that was placed (any window).
+    function _signedOrder(uint256 w, uint256 r)
+        internal
+        view
+        returns (IEnergyMarket.SignedOrder memory o, bytes4 reason)
+    {
+        uint256 variant = (r >> 8) % 16;
+        if (variant == 15 && usedOrders.length != 0) {
+            o = usedOrders[(r >> 16) % usedOrders.length];
+            return (o, _signedReason(o, true));
+        }
+        address who = r % 4 != 0 ? _signingActor(w, r >> 2) : actors[(r >> 2) % actors.length];
+        bool isBid = (r >> 12) % 2 == 0;
+        IEnergyMarket.Side side = isBid ? IEnergyMarket.Side.Buy : IEnergyMarket.Side.Sell;
+        uint256 price = ((isBid ? 2 : 1) + (r >> 16) % 6) * TOKEN;
+        o = IEnergyMarket.SignedOrder({
+            prosumer: who,
+            windowId: w,
+            side: side,
+            energyWh: 100 + (r >> 24) % (5 * KWH),
+            pricePerKWh: price,
+            nonce: placements[w][who],
+            hintPrev: (r >> 40) % 4 == 0 ? _hint(w, side, price, r >> 42) : _modelHint(w, isBid, price),
+            signature: ""
+        });
+        if (variant == 10) o.nonce = o.nonce == 0 ? 1 + (r >> 56) % 3 : o.nonce - 1 + 2 * ((r >> 56) % 2);
+        if (variant == 13) {
+            uint256 field = (r >> 60) % 4;
+            if (field == 0) o.energyWh = 0;
+            else if (field == 1) o.energyWh = market.MAX_ENERGY_WH() + 1;
+            else if (field == 2) o.pricePerKWh = 0;
+            else o.pricePerKWh = market.MAX_PRICE_PER_KWH() + 1;
+        }
+        address signer = variant == 11 ? _otherActor(who, r >> 64) : who;
+        o.signature =
+            SignedOrderLib.sign(keyOf[signer], SignedOrderLib.orderDigest(address(market), block.chainid, o));
+        if (variant == 12) {
+            uint256 field = (r >> 72) % 4;
+            if (field == 0) ++o.energyWh;
+            else if (field == 1) o.pricePerKWh += TOKEN;
+            else if (field == 2) o.side = isBid ? IEnergyMarket.Side.Sell : IEnergyMarket.Side.Buy;
+            else o.prosumer = _otherActor(who, r >> 76);
+        }
+        reason = _signedReason(o, variant != 11 && variant != 12);
+    }
+
+    /// @dev docs/protocol.md, "Signed orders", check order: the checks of `placeOrder` (fields, window,
+    /// registration, live order, placement cap), the nonce, the signature, the hint walk.
+    function _signedReason(IEnergyMarket.SignedOrder memory o, bool signatureOk)
+        internal
+        view
+        returns (bytes4)
+    {
+        uint256 w = o.windowId;
+        bytes4 failure = _placeCheck(w, o.prosumer, o.energyWh, o.pricePerKWh);
+        if (failure != 0) return failure;
+        if (o.nonce != placements[w][o.prosumer]) return IEnergyMarket.InvalidNonce.selector;
+        if (!signatureOk) return IEnergyMarket.InvalidSignature.selector;
+        if (_walk(w, o.side == IEnergyMarket.Side.Buy, o.pricePerKWh, o.hintPrev) > MAX_WALK) {
+            return IEnergyMarket.HintTooFar.selector;
+        }
+        return 0;
+    }
+
+    /// @dev The batch emitted exactly one market event per order, in array order: `OrderPlaced`, or
+    /// `SignedOrderRejected` with the predicted reason.
+    function _checkBatchLogs(IEnergyMarket.SignedOrder[] memory orders, bytes4[] memory reasons) internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (logs.length != orders.length) {
+            _violation("placeOrdersBySig: not one event per signed order");
+            return;
+        }
+        for (uint256 j; j < orders.length; ++j) {
+            IEnergyMarket.SignedOrder memory o = orders[j];
+            Vm.Log memory log_ = logs[j];
+            bytes32 topic = reasons[j] == 0
+                ? IEnergyMarket.OrderPlaced.selector
+                : IEnergyMarket.SignedOrderRejected.selector;
+            bytes memory data = reasons[j] == 0
+                ? abi.encode(o.side, o.energyWh, o.pricePerKWh)
+                : abi.encode(o.nonce, reasons[j]);
+            if (
+                log_.emitter != address(market) || log_.topics.length != 3 || log_.topics[0] != topic
+                    || log_.topics[1] != bytes32(o.windowId)
+                    || log_.topics[2] != bytes32(uint256(uint160(o.prosumer)))
+                    || keccak256(log_.data) != keccak256(data)
+            ) {
+                _violation(
+                    string.concat(
+                        "signed order ",
+                        vm.toString(j),
+                        ": expected ",
+                        reasons[j] == 0 ? "OrderPlaced" : "SignedOrderRejected ",
+                        vm.toString(abi.encodePacked(reasons[j])),
+                        ", got ",
+                        vm.toString(log_.data)
+                    )
+                );
+            }
+        }
+    }
+
+    /// @dev A relayed signed cancel in the latest window: mostly good (an actor with a live order, its nonce,
+    /// its key), else a wrong nonce, another actor's signature, a replay of a cancel that took effect (any
+    /// window), or an actor (or the never registered stranger) without a live order. Reverts predicted in the
+    /// documented order.
+    function cancelOrderBySig(uint256 seed) external {
+        ++counts["callsCancelOrderBySig"];
+        if (windows.length == 0) return;
+        uint256 w = windows[windows.length - 1];
+        uint256 variant = seed % 8;
+        address who;
+        uint256 nonce;
+        bytes memory signature;
+        bool signatureOk = variant != 5;
+        if (variant == 6 && usedCancels.length != 0) {
+            UsedCancel storage used = usedCancels[(seed >> 3) % usedCancels.length];
+            (who, w, nonce, signature) = (used.prosumer, used.windowId, used.nonce, used.signature);
+        } else {
+            if (variant < 6) who = _actorWithLiveOrder(w, seed >> 3);
+            else who = (seed >> 3) % 6 == 0 ? stranger : actors[(seed >> 3) % actors.length];
+            uint256 p = placements[w][who];
+            nonce = variant == 4 ? p + (seed >> 16) % 2 : (p == 0 ? 0 : p - 1);
+            address signer = variant == 5 || who == stranger ? _otherActor(who, seed >> 24) : who;
+            signature = SignedOrderLib.sign(
+                keyOf[signer], SignedOrderLib.cancelDigest(address(market), block.chainid, who, w, nonce)
+            );
+        }
+        bytes memory err = _cancelBySigError(w, who, nonce, signatureOk && who != stranger);
+        vm.prank(relayer);
+        if (err.length != 0) {
+            vm.expectRevert(err);
+            market.cancelOrderBySig(who, w, nonce, signature);
+            ++counts["signedCancelsRefused"];
+            return;
+        }
+        market.cancelOrderBySig(who, w, nonce, signature);
+        _recordCancel(w, who);
+        usedCancels.push(UsedCancel(who, w, nonce, signature));
+        ++counts["signedCancels"];
+        _checkBookModel(w, seed >> 32);
+        _afterCall();
+    }
+
+    /// @dev `cancelOrderBySig`'s checks in their order (a deregistered prosumer may cancel).
+    function _cancelBySigError(uint256 w, address who, uint256 nonce, bool signatureOk)
+        internal
+        view
+        returns (bytes memory)
+    {
+        if (_status(w) != OPEN) return abi.encodeWithSelector(IEnergyMarket.WindowNotOpen.selector, w);
+        if (block.timestamp >= w + duration) {
+            return abi.encodeWithSelector(IEnergyMarket.OrderingClosed.selector, w, w + duration);
+        }
+        uint256 p = placements[w][who];
+        if (p == 0) return abi.encodeWithSelector(IEnergyMarket.NoLiveOrder.selector, w, who);
+        if (nonce != p - 1) {
+            return abi.encodeWithSelector(IEnergyMarket.InvalidNonce.selector, who, p - 1, nonce);
+        }
+        if (!liveInModel[w][who]) return abi.encodeWithSelector(IEnergyMarket.NoLiveOrder.selector, w, who);
+        if (!signatureOk) return abi.encodeWithSelector(IEnergyMarket.InvalidSignature.selector, who);
+        return "";
+    }
+
+    function _countSignedRejection(bytes4 reason) internal {
+        if (reason == IEnergyMarket.InvalidSignature.selector) {
+            ++counts["signedRejectedInvalidSignature"];
+        } else if (reason == IEnergyMarket.InvalidNonce.selector) {
+            ++counts["signedRejectedInvalidNonce"];
+        } else if (reason == IEnergyMarket.AlreadyHasOrder.selector) {
+            ++counts["signedRejectedAlreadyHasOrder"];
+        } else if (reason == IEnergyMarket.PlacementLimitReached.selector) {
+            ++counts["signedRejectedPlacementLimit"];
+        } else if (reason == IEnergyMarket.HintTooFar.selector) {
+            ++counts["signedRejectedHintTooFar"];
+        } else if (reason == IEnergyMarket.NotRegistered.selector) {
+            ++counts["signedRejectedNotRegistered"];
+        } else if (
+            reason == IEnergyMarket.WindowNotOpen.selector || reason == IEnergyMarket.OrderingClosed.selector
+        ) {
+            ++counts["signedRejectedWindow"];
+        } else {
+            ++counts["signedRejectedFields"];
+        }
+    }
+
+    function _countRefusal(bytes4 reason) internal {
+        if (reason == IEnergyMarket.NotRegistered.selector) {
+            ++counts["ordersRefusedNotRegistered"];
+        } else if (reason == IEnergyMarket.PlacementLimitReached.selector) {
+            ++counts["ordersRefusedPlacementLimit"];
+        } else if (reason == IEnergyMarket.HintTooFar.selector) {
+            ++counts["ordersRefusedHintTooFar"];
+        }
+    }
+
+    // ================================================================ order book model
+
+    /// @dev The first check of `placeOrder` that an order of `who` fails, the hint walk aside (0: none), from
+    /// the handler's record (placements, live orders, registrations). The handler never pauses.
+    function _placeCheck(uint256 w, address who, uint256 energy, uint256 price)
+        internal
+        view
+        returns (bytes4)
+    {
+        if (energy == 0) return IEnergyMarket.ZeroEnergy.selector;
+        if (energy > market.MAX_ENERGY_WH()) return IEnergyMarket.EnergyOutOfRange.selector;
+        if (price == 0) return IEnergyMarket.ZeroPrice.selector;
+        if (price > market.MAX_PRICE_PER_KWH()) return IEnergyMarket.PriceOutOfRange.selector;
+        if (_status(w) != OPEN) return IEnergyMarket.WindowNotOpen.selector;
+        if (block.timestamp >= w + duration) return IEnergyMarket.OrderingClosed.selector;
+        if (!registered[who]) return IEnergyMarket.NotRegistered.selector;
+        if (liveInModel[w][who]) return IEnergyMarket.AlreadyHasOrder.selector;
+        if (placements[w][who] == MAX_PLACEMENTS) return IEnergyMarket.PlacementLimitReached.selector;
+        return 0;
+    }
+
+    /// @dev The revert data `placeOrder` must give (empty: it places), `HintTooFar` from the node model.
+    function _placeError(uint256 w, address who, bool isBid, uint256 energy, uint256 price, address hint)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes4 failure = _placeCheck(w, who, energy, price);
+        if (failure == 0) {
+            if (_walk(w, isBid, price, hint) <= MAX_WALK) return "";
+            return abi.encodeWithSelector(IEnergyMarket.HintTooFar.selector, w, hint);
+        }
+        if (failure == IEnergyMarket.WindowNotOpen.selector) return abi.encodeWithSelector(failure, w);
+        if (failure == IEnergyMarket.OrderingClosed.selector) {
+            return abi.encodeWithSelector(failure, w, w + duration);
+        }
+        if (failure == IEnergyMarket.NotRegistered.selector) return abi.encodeWithSelector(failure, who);
+        if (failure == IEnergyMarket.AlreadyHasOrder.selector) {
+            return abi.encodeWithSelector(failure, w, who);
+        }
+        if (failure == IEnergyMarket.PlacementLimitReached.selector) {
+            return abi.encodeWithSelector(failure, w, who, MAX_PLACEMENTS);
+        }
+        return abi.encodeWithSelector(failure); // ZeroEnergy (the direct paths never go out of range)
+    }
+
+    function _recordPlacement(uint256 w, address who, bool isBid, uint256 price) internal {
+        touched.push(who);
+        uint256 seq = ++seqCounter;
+        placementSeq[w][who] = seq;
+        Node[] storage list = isBid ? bidNodes[w] : askNodes[w];
+        list.push(Node(who, uint64(price), uint24(seq), true));
+        latestNodePlusOne[w][who] = list.length;
+        latestNodeIsBid[w][who] = isBid;
+        ++placements[w][who];
+        liveInModel[w][who] = true;
+    }
+
+    function _recordCancel(uint256 w, address who) internal {
+        touched.push(who);
+        ++cancelsIn[w];
+        liveInModel[w][who] = false;
+        (latestNodeIsBid[w][who] ? bidNodes[w] : askNodes[w])[latestNodePlusOne[w][who] - 1].live = false;
+    }
+
+    /// @dev How many preceding nodes `placeOrder` walks past from its start: the latest (in book order) of
+    /// the hinted prosumer's nodes on that side that precede the new order, else the head.
+    function _walk(uint256 w, bool isBid, uint256 price, address hint) internal view returns (uint256 walk) {
+        Node[] memory list = isBid ? bidNodes[w] : askNodes[w];
+        uint256 startPlusOne;
+        if (hint != address(0)) {
+            for (uint256 i; i < list.length; ++i) {
+                if (list[i].owner != hint || !_precedes(isBid, list[i].price, price)) continue;
+                if (startPlusOne == 0 || _later(isBid, list[startPlusOne - 1], list[i])) {
+                    startPlusOne = i + 1;
+                }
+            }
+        }
+        for (uint256 i; i < list.length; ++i) {
+            if (!_precedes(isBid, list[i].price, price)) continue;
+            if (startPlusOne == 0 || _later(isBid, list[startPlusOne - 1], list[i])) ++walk;
+        }
+    }
+
+    /// @dev What `findHint` answers: the owner of the last node (live or not) that precedes the place.
+    function _modelHint(uint256 w, bool isBid, uint256 price) internal view returns (address) {
+        Node[] memory list = isBid ? bidNodes[w] : askNodes[w];
+        uint256 lastPlusOne;
+        for (uint256 i; i < list.length; ++i) {
+            if (!_precedes(isBid, list[i].price, price)) continue;
+            if (lastPlusOne == 0 || _later(isBid, list[lastPlusOne - 1], list[i])) lastPlusOne = i + 1;
+        }
+        return lastPlusOne == 0 ? address(0) : list[lastPlusOne - 1].owner;
+    }
+
+    /// @dev Whether node `b` comes after node `a` in book order: a worse price, or an equal one placed later.
+    function _later(bool isBid, Node memory a, Node memory b) internal pure returns (bool) {
+        if (a.price != b.price) return isBid ? b.price < a.price : b.price > a.price;
+        return b.seq > a.seq;
+    }
+
+    function _precedes(bool isBid, uint256 existing, uint256 price) internal pure returns (bool) {
+        return isBid ? existing >= price : existing <= price;
+    }
+
+    /// @notice The live orders of one side of window `w` in book order, by the node model.
+    function modelBook(uint256 w, bool isBid) external view returns (address[] memory) {
+        return _modelBook(w, isBid);
+    }
+
+    function _modelBook(uint256 w, bool isBid) internal view returns (address[] memory book) {
+        Node[] memory list = isBid ? bidNodes[w] : askNodes[w];
+        uint256[] memory order = new uint256[](list.length);
+        uint256 n;
+        for (uint256 i; i < list.length; ++i) {
+            if (!list[i].live) continue;
+            uint256 k = n++;
+            while (k > 0 && _later(isBid, list[i], list[order[k - 1]])) {
+                order[k] = order[k - 1];
+                --k;
+            }
+            order[k] = i;
+        }
+        book = new address[](n);
+        for (uint256 k; k < n; ++k) {
+            book[k] = list[order[k]].owner;
+        }
+    }
+
+    /// @dev Invariant 18, after every action that changes a book (books change nowhere else): a side of window
+    /// `w` is the live part of the node model, `findHint` names the model's last preceding node (at one price
+    /// level), and the touched actors' nonces and live flags are as recorded (`seed` picks the side, the price
+    /// and, one time in eight, a check of every actor).
+    function _checkBookModel(uint256 w, uint256 seed) internal {
+        if (_status(w) != OPEN) {
+            delete touched;
+            return;
+        }
+        // One side, picked by `seed` (a difference persists, so a later check of that side finds it).
+        bool isBid = seed % 2 == 0;
+        IEnergyMarket.Side side = isBid ? IEnergyMarket.Side.Buy : IEnergyMarket.Side.Sell;
+        if (
+            keccak256(abi.encode(market.getBook(w, side, 0, type(uint256).max)))
+                != keccak256(abi.encode(_modelBook(w, isBid)))
+        ) {
+            _violation("18: book differs from the node model");
+        }
+        uint256 price = (1 + (seed >> 8) % 7) * TOKEN;
+        if (market.findHint(w, side, price) != _modelHint(w, isBid, price)) {
+            _violation("18: findHint differs from the node model");
+        }
+        // The actors the call touched (placed, cancelled, refused), and one check in eight every actor.
+        bool everyone = (seed >> 48) % 8 == 0;
+        uint256 n = everyone ? actors.length : touched.length;
+        for (uint256 i; i < n; ++i) {
+            address a = everyone ? actors[i] : touched[i];
+            if (market.orderNonce(w, a) != placements[w][a]) {
+                _violation("18: orderNonce differs from placements");
+            }
+            (,,,, bool live) = market.getOrder(w, a);
+            if (live != liveInModel[w][a]) _violation("18: live order differs from the record");
+        }
+        delete touched;
+        ++counts["bookChecks"];
+    }
+
+    /// @dev A registered actor without a live order in `w` and with placements left (else any actor).
+    function _signingActor(uint256 w, uint256 seed) internal view returns (address) {
+        uint256 n = actors.length;
+        for (uint256 k; k < n; ++k) {
+            address candidate = actors[(seed % n + k) % n];
+            if (
+                registered[candidate] && !liveInModel[w][candidate]
+                    && placements[w][candidate] < MAX_PLACEMENTS
+            ) {
+                return candidate;
+            }
+        }
+        return actors[seed % n];
+    }
+
+    /// @dev The actor with a live order in `w` and the most placements there (address(0) if none).
+    function _busiestActor(uint256 w) internal view returns (address busiest) {
+        uint256 most;
+        for (uint256 i; i < actors.length; ++i) {
+            address a = actors[i];
+            if (liveInModel[w][a] && placements[w][a] >= most) (busiest, most) = (a, placements[w][a]);
+        }
+    }
+
+    function _actorWithLiveOrder(uint256 w, uint256 seed) internal view returns (address) {
+        uint256 n = actors.length;
+        for (uint256 k; k < n; ++k) {
+            address candidate = actors[(seed % n + k) % n];
+            if (liveInModel[w][candidate]) return candidate;
+        }
+        return actors[seed % n];
+    }
+
+    /// @dev An actor other than `who`.
+    function _otherActor(address who, uint256 seed) internal view returns (address) {
+        uint256 n = actors.length;
+        address other = actors[seed % n];
+        return other == who ? actors[(seed + 1) % n] : other;
     }
 
     // ================================================================ actions: close, readings, settle

@@ -26,8 +26,18 @@ import {MarketHandler} from "./MarketHandler.sol";
 /// 15. a readings batch stores every good entry (deregistered prosumers included) and skips each bad one
 ///     (unregistered account, value out of range) with MeterReadingRejected; a deregistered prosumer's
 ///     order reverts NotRegistered;
-/// 16. once a window is settled, nothing the market tells about it changes.
-/// The handler checks 6-10 and 12-15 on every call (ghost `violations`); this contract checks the rest.
+/// 16. once a window is settled, nothing the market tells about it changes;
+/// 17. every signed order of a relayed batch is either placed (`OrderPlaced`) or skipped with exactly one
+///     `SignedOrderRejected` naming the predicted reason (the selector `placeOrder` would have raised, or
+///     `InvalidNonce`/`InvalidSignature`/`HintTooFar`, in the documented check order), in array order, and
+///     the batch returns the number placed; a signed cancel takes effect exactly when predicted, else reverts
+///     with the predicted error (wrong nonce, another key, replay, no live order, window closed);
+/// 18. `orderNonce(w, p)` equals the placements of `p` in `w` seen (direct and signed); each side of an open
+///     book is exactly the live part of a node-level model (every placement, tombstones included) and
+///     `findHint` names that model's last preceding node; `placeOrder` reverts `PlacementLimitReached` and
+///     `HintTooFar` exactly when the model says so.
+/// The handler checks 6-10 and 12-15 on every call, 17 and 18 on every call that changes a book (ghost
+/// `violations`); this contract checks the rest.
 /// All checks share one campaign: every `invariant_*` function costs a campaign of its own.
 contract MarketInvariantsTest is MarketFixture {
     uint256 internal constant ACTORS = 24;
@@ -40,7 +50,14 @@ contract MarketInvariantsTest is MarketFixture {
 
     function setUp() public override {
         super.setUp();
-        address[] memory actors = _prosumers(ACTORS);
+        address[] memory actors = new address[](ACTORS);
+        uint256[] memory keys = new uint256[](ACTORS);
+        for (uint256 i; i < ACTORS; ++i) {
+            // Named as `_prosumers` names them; the key lets the actor sign orders and cancels.
+            (actors[i], keys[i]) = makeAddrAndKey(string.concat("p", vm.toString(nextProsumerId)));
+            vm.prank(admin);
+            registry.register(actors[i], nextProsumerId++);
+        }
         for (uint256 i; i < ACTORS; ++i) {
             // Some actors are short of funds or allowance, so InsufficientFunds happens.
             vm.prank(admin);
@@ -49,7 +66,7 @@ contract MarketInvariantsTest is MarketFixture {
             token.approve(address(market), i % 4 == 1 ? 2 * TOKEN : type(uint256).max);
         }
         supply = token.totalSupply();
-        handler = new MarketHandler(market, token, registry, admin, actors);
+        handler = new MarketHandler(market, token, registry, admin, actors, keys);
         targetContract(address(handler));
     }
 
@@ -155,11 +172,29 @@ contract MarketInvariantsTest is MarketFixture {
 
     /// @dev What the runs reach, summed over the campaign (kept in the process environment, the only state
     /// that outlives a run) and logged; `forge test -vv` prints the totals after the last run.
-    function _counters() internal pure returns (string[26] memory) {
+    function _counters() internal pure returns (string[48] memory) {
         return [
             "ordersPlaced",
             "bursts",
             "ordersRefusedNotRegistered",
+            "ordersRefusedPlacementLimit",
+            "ordersRefusedHintTooFar",
+            "callsPlaceOrdersBySig",
+            "callsCancelOrderBySig",
+            "callsReplaceBySig",
+            "signedBatches",
+            "signedPlaced",
+            "signedRejected",
+            "signedRejectedInvalidSignature",
+            "signedRejectedInvalidNonce",
+            "signedRejectedAlreadyHasOrder",
+            "signedRejectedPlacementLimit",
+            "signedRejectedHintTooFar",
+            "signedRejectedNotRegistered",
+            "signedRejectedWindow",
+            "signedRejectedFields",
+            "signedCancels",
+            "signedCancelsRefused",
             "windowsCleared",
             "tradesCleared",
             "windowsSettled",
@@ -182,7 +217,11 @@ contract MarketInvariantsTest is MarketFixture {
             "readingsBatches",
             "readingsRejected",
             "settledWithDeregisteredParty",
-            "paidDeregisteredSeller"
+            "paidDeregisteredSeller",
+            "cancels",
+            "cancelsRefused",
+            "replaceRuns",
+            "bookChecks"
         ];
     }
 
@@ -190,7 +229,7 @@ contract MarketInvariantsTest is MarketFixture {
         assertTrue(handler.settledUnchanged(), "16: a settled window changed");
         uint256 runs = _accumulate("runs", 1);
         emit log_named_uint("campaign runs", runs);
-        string[26] memory counters = _counters();
+        string[48] memory counters = _counters();
         for (uint256 i; i < counters.length; ++i) {
             emit log_named_uint(counters[i], _accumulate(counters[i], handler.counts(counters[i])));
         }
@@ -198,6 +237,10 @@ contract MarketInvariantsTest is MarketFixture {
         emit log_named_uint("trades cleared per run (average)", _accumulate("tradesCleared", 0) / runs);
         emit log_named_uint("trades settled per run (average)", _accumulate("tradesSettled", 0) / runs);
         emit log_named_uint("accepted per run (average)", _accumulate("accepted", 0) / runs);
+        emit log_named_uint("signed orders placed per run (average)", _accumulate("signedPlaced", 0) / runs);
+        emit log_named_uint(
+            "signed orders rejected per run (average)", _accumulate("signedRejected", 0) / runs
+        );
         if (runs >= 8) {
             assertGe(
                 _accumulate("tradesSettled", 0) / runs,
@@ -209,13 +252,21 @@ contract MarketInvariantsTest is MarketFixture {
                 MIN_TRADES_SETTLED_PER_RUN,
                 "depth: trades cleared per run"
             );
-            string[6] memory reached = [
+            string[14] memory reached = [
                 "lateCloses",
                 "keeperOutages",
                 "upkeepPerforms",
                 "deregistrations",
                 "readingsRejected",
-                "paidDeregisteredSeller"
+                "paidDeregisteredSeller",
+                "signedPlaced",
+                "signedRejectedInvalidSignature",
+                "signedRejectedInvalidNonce",
+                "signedRejectedAlreadyHasOrder",
+                "signedCancels",
+                "signedCancelsRefused",
+                "ordersRefusedPlacementLimit",
+                "signedRejectedPlacementLimit"
             ];
             for (uint256 i; i < reached.length; ++i) {
                 assertGt(_accumulate(reached[i], 0), 0, string.concat("depth: never reached ", reached[i]));
