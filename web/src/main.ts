@@ -104,7 +104,7 @@ async function start(): Promise<void> {
   }
   const watch = new ChainWatch(config);
   const reads = new MarketReads(watch);
-  const relay = new Relay(config.relayer, reads);
+  const relay = new Relay(config.relayer, reads, watch);
   watch.subscribe(() => {
     showBanner(watch);
     if (watch.ok) void refresh?.().catch(() => undefined);

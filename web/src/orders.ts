@@ -1,11 +1,16 @@
 // Signed orders, cancels and permits (EIP-712, docs/protocol.md "Signed orders") and their trip through the
 // relayer (docs/integrators.md): the form's values are checked before anything is signed.
-import { maxUint256, type Address, type Hex } from 'viem';
-import { call, post } from './api.js';
+import { maxUint256, type Hex } from 'viem';
+import {
+  RelayerClient,
+  RelayerRefusal,
+  readSigningDomains,
+  type RelayedStatus,
+} from '../../keeper/src/relayer/client.js';
+import type { ChainWatch } from './chain.js';
 import { parseDecimal } from './format.js';
 import type { MarketReads } from './market.js';
 import type { Signer } from './wallet.js';
-import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../../keeper/src/relayer/verify.js';
 
 /** The market's energy limit (uint32 Wh). */
 export const MAX_ENERGY_WH = 2n ** 32n - 1n;
@@ -40,82 +45,54 @@ export function validateOrder(
   return { ok: true, order: { side: side === 'sell' ? 1 : 0, energyWh, pricePerKWh: priceUnits } };
 }
 
-export interface RelayItem {
-  id: Hex;
-  kind: 'order' | 'cancel' | 'permit';
-  status: 'queued' | 'placed' | 'cancelled' | 'relayed' | 'rejected';
-  reason?: string;
-  txHash?: Hex;
-  windowId?: string;
-  nonce?: string;
-}
-
+/** The keeper's household-side relayer client (keeper/src/relayer/client.ts), with the nonces read first. */
 export class Relay {
+  private client: RelayerClient | undefined;
+
   constructor(
     private readonly base: string,
     private readonly reads: MarketReads,
+    private readonly watch: ChainWatch,
   ) {}
+
+  /** The client, once the signing domains have been read from the chain (never from the relayer). */
+  private async relayer(): Promise<RelayerClient> {
+    const { market, token } = this.watch.config;
+    this.client ??= new RelayerClient(this.base, await readSigningDomains(this.watch.client, market, token));
+    return this.client;
+  }
 
   async placeOrder(signer: Signer, windowId: bigint, order: OrderForm): Promise<{ id: Hex; nonce: bigint }> {
     const nonce = await this.reads.orderNonce(windowId, signer.address);
-    const message = { prosumer: signer.address, windowId, ...order, nonce };
-    const signature = await signer.signTypedData({
-      domain: await this.reads.domain(),
-      types: ORDER_TYPES,
-      primaryType: 'Order',
-      message,
-    });
-    const { id } = await post<{ id: Hex }>(`${this.base}/v1/orders`, {
-      prosumer: signer.address,
-      windowId: windowId.toString(),
-      side: order.side === 1 ? 'sell' : 'buy',
-      energyWh: order.energyWh.toString(),
-      pricePerKWh: order.pricePerKWh.toString(),
-      nonce: nonce.toString(),
-      signature,
-    });
+    const id = await (await this.relayer()).submitOrder(signer.account, { windowId, ...order, nonce });
     return { id, nonce };
   }
 
   /** Cancels the live order: the Cancel carries that order's nonce (orderNonce - 1). */
   async cancel(signer: Signer, windowId: bigint): Promise<Hex> {
     const nonce = (await this.reads.orderNonce(windowId, signer.address)) - 1n;
-    const signature = await signer.signTypedData({
-      domain: await this.reads.domain(),
-      types: CANCEL_TYPES,
-      primaryType: 'Cancel',
-      message: { prosumer: signer.address, windowId, nonce },
-    });
-    const body = { prosumer: signer.address, windowId: windowId.toString(), nonce: nonce.toString(), signature };
-    return (await post<{ id: Hex }>(`${this.base}/v1/cancels`, body)).id;
+    return (await this.relayer()).submitCancel(signer.account, windowId, nonce);
   }
 
   /** Grants the market an unlimited allowance by an ERC-2612 permit (valid for a day). */
-  async permit(signer: Signer, market: Address, now: bigint): Promise<Hex> {
-    const nonce = await this.reads.permitNonce(signer.address);
-    const deadline = now + 86_400n;
-    const signature = await signer.signTypedData({
-      domain: await this.reads.tokenDomain(),
-      types: PERMIT_TYPES,
-      primaryType: 'Permit',
-      message: { owner: signer.address, spender: market, value: maxUint256, nonce, deadline },
+  async permit(signer: Signer, now: bigint): Promise<Hex> {
+    const permitNonce = await this.reads.permitNonce(signer.address);
+    return (await this.relayer()).submitPermit(signer.account, {
+      value: maxUint256,
+      permitNonce,
+      deadline: now + 86_400n,
     });
-    const body = { owner: signer.address, value: maxUint256.toString(), deadline: deadline.toString(), signature };
-    return (await post<{ id: Hex }>(`${this.base}/v1/permits`, body)).id;
   }
 
-  request(id: Hex): Promise<RelayItem> {
-    return call<RelayItem>(`${this.base}/v1/requests/${id}`);
+  async request(id: Hex): Promise<RelayedStatus> {
+    return (await this.relayer()).request(id);
   }
+}
 
-  async info(): Promise<{ maxPricePerKWh: bigint } | undefined> {
-    try {
-      const i = await call<{ maxPricePerKWh: string }>(`${this.base}/v1/info`);
-      return { maxPricePerKWh: BigInt(i.maxPricePerKWh) };
-    } catch {
-      return undefined;
-    }
-  }
+/** Why a request did not reach the relayer, in words (its refusal code, or the wallet's or network's error). */
+export function whyRefused(error: unknown): string {
+  if (error instanceof RelayerRefusal) return rejectionWords(error.code);
+  return (error as Error).message.split('\n')[0] ?? 'unknown error';
 }
 
 /** Words for the relayer's and the market's rejection codes. */

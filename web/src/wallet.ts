@@ -9,7 +9,7 @@ import {
   type Hex,
   type TypedDataDefinition,
 } from 'viem';
-import { HDKey, hdKeyToAccount } from 'viem/accounts';
+import { HDKey, hdKeyToAccount, toAccount, type LocalAccount } from 'viem/accounts';
 
 /** The demo's mnemonic (anvil's default): public, for test chains only. */
 const DEMO_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -17,6 +17,8 @@ const STORAGE_KEY = 'energy-signer';
 
 export interface Signer {
   address: Address;
+  /** The same signer as a viem account, for the keeper's RelayerClient (never sends transactions). */
+  account: LocalAccount;
   kind: 'demo' | 'browser';
   label: string;
   signMessage(message: string): Promise<Hex>;
@@ -44,6 +46,7 @@ export function demoSigner(home: DemoHome): Signer {
   const account = hdKeyToAccount(demoKey(), { addressIndex: home.index });
   return {
     address: account.address,
+    account,
     kind: 'demo',
     label: `${home.name} (demo wallet, test key)`,
     signMessage: (message) => account.signMessage({ message }),
@@ -73,13 +76,15 @@ export async function browserSigner(chainId: number): Promise<Signer> {
       throw new Error(`the wallet is on chain ${onChain}; switch it to chain ${chainId}`);
     }
   }
-  return {
+  const signMessage = (message: string) => wallet.signMessage({ account: address, message });
+  const signTypedData = (td: TypedDataDefinition) => wallet.signTypedData({ account: address, ...td });
+  const account = toAccount({
     address,
-    kind: 'browser',
-    label: 'browser wallet',
-    signMessage: (message) => wallet.signMessage({ account: address, message }),
-    signTypedData: (td) => wallet.signTypedData({ account: address, ...td }),
-  };
+    signMessage: ({ message }) => wallet.signMessage({ account: address, message }),
+    signTypedData: (td) => signTypedData(td as TypedDataDefinition),
+    signTransaction: () => Promise.reject(new Error('the web app never sends transactions')),
+  });
+  return { address, account, kind: 'browser', label: 'browser wallet', signMessage, signTypedData };
 }
 
 /** Remembers which signer the tab uses (the demo home's index, or "browser"); never a key. */

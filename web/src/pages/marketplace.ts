@@ -2,12 +2,13 @@
 // two step curves with where it would clear now, a suggested order, and the past windows.
 import type { Chart } from 'chart.js';
 import type { Hex } from 'viem';
-import { HttpError, data, type Hours } from '../api.js';
+import { data, type Hours } from '../api.js';
 import { bookChart, setBook } from '../charts.js';
 import { clear, stepCurve, type BookEntry } from '../clearing.js';
 import { dateTime, duration, kWh, price, time, tokens } from '../format.js';
 import type { OrderView, WindowView } from '../market.js';
-import { rejectionWords, validateOrder, type RelayItem } from '../orders.js';
+import type { RelayedStatus } from '../../../keeper/src/relayer/client.js';
+import { rejectionWords, validateOrder, whyRefused } from '../orders.js';
 import type { Ctx, Page } from '../page.js';
 import { dataTable, errorBox, fill, h, loading, section, stat } from '../ui.js';
 import { WindowList, windowLabel } from '../windows.js';
@@ -115,7 +116,7 @@ export function marketplacePage(ctx: Ctx): Page {
     el.querySelector(`#${id}`)?.setAttribute('aria-invalid', text ? 'true' : 'false');
   };
 
-  const follow = async (id: Hex, what: string, done: (item: RelayItem) => string) => {
+  const follow = async (id: Hex, what: string, done: (item: RelayedStatus) => string) => {
     following = true;
     try {
       for (let i = 0; i < FOLLOW_LIMIT; i++) {
@@ -170,7 +171,7 @@ export function marketplacePage(ctx: Ctx): Page {
           (item.txHash ? ` (transaction ${item.txHash.slice(0, 10)}…).` : '.'),
       );
     } catch (error) {
-      const text = error instanceof HttpError ? rejectionWords(error.code) : (error as Error).message.split('\n')[0];
+      const text = whyRefused(error);
       fill(orderStatus, errorBox(`The order was not sent: ${text}.`));
     } finally {
       submit.disabled = false;
@@ -184,7 +185,7 @@ export function marketplacePage(ctx: Ctx): Page {
       const id = await ctx.relay.cancel(await ctx.signer(), open.id);
       await follow(id, 'Cancel', () => 'Your order is cancelled; you may place a new one.');
     } catch (error) {
-      const text = error instanceof HttpError ? rejectionWords(error.code) : (error as Error).message.split('\n')[0];
+      const text = whyRefused(error);
       fill(orderStatus, errorBox(`The cancel was not sent: ${text}.`));
     }
   };

@@ -1,9 +1,8 @@
 // Wallet: token balance, the market's allowance (a one-click ERC-2612 permit through the relayer when it is too
 // small), and every trade of the windows the prosumer traded in, grouped by window, its own in bold.
-import { HttpError } from '../api.js';
 import { dateTime, kWh, price, short, tokens } from '../format.js';
 import { REJECT_WORDS, type TradeView, type WindowView } from '../market.js';
-import { rejectionWords } from '../orders.js';
+import { rejectionWords, whyRefused } from '../orders.js';
 import type { Ctx, Page } from '../page.js';
 import { dataTable, errorBox, fill, h, loading, section, stat } from '../ui.js';
 
@@ -61,7 +60,7 @@ export function walletPage(ctx: Ctx): Page {
     permitting = true;
     fill(permitStatus, h('p', { class: 'loading', role: 'status' }, 'Waiting for your signature on the permit…'));
     try {
-      const id = await ctx.relay.permit(await ctx.signer(), ctx.config.market, ctx.watch.now());
+      const id = await ctx.relay.permit(await ctx.signer(), ctx.watch.now());
       for (let i = 0; i < 120; i++) {
         const item = await ctx.relay.request(id).catch(() => undefined);
         if (item?.status === 'relayed') {
@@ -79,7 +78,7 @@ export function walletPage(ctx: Ctx): Page {
         await new Promise((r) => setTimeout(r, 1000));
       }
     } catch (error) {
-      const text = error instanceof HttpError ? rejectionWords(error.code) : (error as Error).message.split('\n')[0];
+      const text = whyRefused(error);
       fill(permitStatus, errorBox(`The permit was not sent: ${text}.`));
     } finally {
       permitting = false;
