@@ -137,11 +137,31 @@ describe('web app in chromium', () => {
     await text(page.getByRole('alert'), 'not a registered prosumer', 10_000);
   });
 
+  it('refuses a login whose signature was tampered with on the way', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.route(`${web.url}/api/v1/auth/login`, async (route) => {
+      const body = JSON.parse(route.request().postData() ?? '{}') as { message: string; signature: string };
+      const flipped = body.signature.slice(0, 10) + (body.signature[10] === 'a' ? 'b' : 'a') + body.signature.slice(11);
+      await route.continue({ postData: JSON.stringify({ ...body, signature: flipped }) });
+    });
+    await page.goto(`${web.url}/#/login`);
+    await page.getByRole('button', { name: 'Sign in with the demo wallet' }).click();
+    await text(page.getByRole('alert'), 'The signature does not belong to this account', 10_000);
+    await screenshots(page, 'login-refused');
+  });
+
   it('trades: sell and buy by signature, cleared at the right price, settled green and red', async () => {
     const seller = await signedIn(0);
     await text(seller.locator('#batteries'), '3 kW');
     await text(seller.locator('#pv-systems'), '8 kW');
     await seller.locator('#battery-charge').waitFor();
+    // The page's own session reads its own data, and is refused another home's.
+    const status = (address: string) =>
+      seller.evaluate(async (a) => (await fetch(`/api/v1/prosumers/${a}/history?hours=1`)).status, address);
+    expect(await status(f.prosumers[0]!.address)).toBe(200);
+    expect(await status(f.prosumers[1]!.address)).toBe(403);
     await screenshots(seller, 'home');
     await seller.goto(`${web.url}/#/historical`);
     await seller.locator('#consumptionWh-data').waitFor({ state: 'attached' });

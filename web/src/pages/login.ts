@@ -105,9 +105,9 @@ export function loginPage(config: BrowserConfig, done: (signer: Signer, me: Me) 
       'Prosumers of the community sign in with their Ethereum account (Sign-In with Ethereum). ' +
         'Signing proves the account is yours; it costs nothing and sends no transaction.',
     ),
-    status,
     browserPart,
     demoPart,
+    status,
   );
   return { el, refresh: async () => undefined };
 }
