@@ -71,7 +71,7 @@ export function marketplacePage(ctx: Ctx): Page {
     'aria-describedby': 'order-price-hint order-price-error',
   });
   const submit = h('button', { type: 'submit', id: 'order-submit' }, 'Sign and send the order');
-  const orderStatus = h('div', { id: 'order-status', 'aria-live': 'polite' });
+  const orderStatus = h('div', { id: 'order-status', 'aria-live': 'polite', tabindex: -1 });
   const closedNote = h('p', { hidden: true }, 'Orders can be placed again when the next window opens.');
   const suggestion = h('div', { id: 'suggestion' }, loading('Working out a suggestion from your forecast…'));
   const form = h(
@@ -88,7 +88,6 @@ export function marketplacePage(ctx: Ctx): Page {
     field('order-energy', 'Energy (kWh)', energy, 'For the delivery hour after this window, e.g. 2.5'),
     field('order-price', 'Price (tokens per kWh)', priceInput, 'Buy: the most you pay. Sell: the least you take.'),
     submit,
-    orderStatus,
   );
 
   // The book.
@@ -105,7 +104,7 @@ export function marketplacePage(ctx: Ctx): Page {
     { class: 'page' },
     h('h1', {}, 'Marketplace'),
     section('open', 'Open window', windowInfo, ownOrder),
-    section('place', 'Add a buy or sell request', closedNote, suggestion, form),
+    section('place', 'Add a buy or sell request', closedNote, suggestion, form, orderStatus),
     section('book', 'Current book', clearNow, chartBox, bookTable),
     section('past', 'Past market windows', past),
   );
@@ -125,6 +124,7 @@ export function marketplacePage(ctx: Ctx): Page {
           if (item.status === 'rejected') {
             fill(orderStatus, errorBox(`${what} rejected: ${rejectionWords(item.reason ?? 'unknown reason')}.`));
           } else fill(orderStatus, h('p', { class: 'ok', role: 'status' }, done(item)));
+          orderStatus.focus();
           return;
         }
         fill(
@@ -205,8 +205,8 @@ export function marketplacePage(ctx: Ctx): Page {
       closedNote.hidden = false;
       return;
     }
-    form.hidden = open.status !== 'Open';
-    closedNote.hidden = !form.hidden;
+    form.hidden = open.status !== 'Open' || mine?.live === true;
+    closedNote.hidden = open.status === 'Open';
     if (shownWindow !== undefined && shownWindow !== open.id) {
       // A new window: the last one's message and values no longer apply.
       fill(orderStatus);
