@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { createWalletClient, http, parseEther, type Address } from 'viem';
+import { createWalletClient, http, parseEther, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi, energyTokenAbi } from '../../keeper/src/abi.js';
 import { createKeeperApp, type KeeperApp } from '../../keeper/src/app.js';
@@ -135,6 +135,33 @@ describe('web app in chromium', () => {
     await page.getByLabel('Demo home').selectOption({ index: 3 });
     await page.getByRole('button', { name: 'Sign in with the demo wallet' }).click();
     await text(page.getByRole('alert'), 'not a registered prosumer', 10_000);
+  });
+
+  it('signs in with an EIP-1193 browser wallet', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const home = f.prosumers[2]!;
+    // A minimal injected wallet: the page's window.ethereum asks the test (Node) to sign as home 3.
+    await page.exposeFunction('walletRequest', async (method: string, params: unknown[]) => {
+      if (method === 'eth_requestAccounts' || method === 'eth_accounts') return [home.address];
+      if (method === 'eth_chainId') return `0x${f.anvil.chainId.toString(16)}`;
+      if (method === 'personal_sign') return home.account.signMessage({ message: { raw: params[0] as Hex } });
+      throw new Error(`unsupported ${method}`);
+    });
+    await page.addInitScript(() => {
+      const call = (window as unknown as { walletRequest: (m: string, p: unknown[]) => Promise<unknown> })
+        .walletRequest;
+      (window as unknown as { ethereum: unknown }).ethereum = {
+        request: ({ method, params }: { method: string; params?: unknown[] }) => call(method, params ?? []),
+        on: () => undefined,
+        removeListener: () => undefined,
+      };
+    });
+    await page.goto(`${web.url}/#/login`);
+    await page.getByRole('button', { name: 'Sign in with your wallet' }).click();
+    await page.getByRole('heading', { name: 'Home', level: 1 }).waitFor();
+    await text(page.locator('#main'), '#3');
   });
 
   it('refuses a login whose signature was tampered with on the way', async () => {
