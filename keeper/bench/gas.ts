@@ -32,6 +32,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
 import { foundryBin, repoRoot, startAnvil } from '../src/anvil.js';
 import { SideModel } from './book-model.js';
+import { ORDER_TYPES, PERMIT_TYPES } from '../src/typed-data.js';
 
 const HOUR = 3600n;
 const GRACE = 1800n;
@@ -959,25 +960,6 @@ export interface SignedResult {
   permit: PermitRow[];
 }
 
-const ORDER_TYPES = {
-  Order: [
-    { name: 'prosumer', type: 'address' },
-    { name: 'windowId', type: 'uint256' },
-    { name: 'side', type: 'uint8' },
-    { name: 'energyWh', type: 'uint256' },
-    { name: 'pricePerKWh', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-} as const;
-const PERMIT_TYPES = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const;
 const SIGNED_ORDER_REJECTED = toEventSelector('SignedOrderRejected(uint256,address,uint256,bytes4)');
 
 /** A prosumer with a key, registered beforehand, holding no ether. */

@@ -1,7 +1,7 @@
 // Signing (as a household would, with viem and the market's EIP-712 domain) and HTTP helpers for relayer tests.
 import { maxUint256, type Address, type Hex, type TypedDataDomain } from 'viem';
 import { energyMarketAbi, energyTokenAbi } from '../src/abi.js';
-import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../src/relayer/verify.js';
+import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../src/typed-data.js';
 import type { Fixture, Prosumer } from './fixture.js';
 
 export interface OrderFields {

@@ -25,26 +25,10 @@ import { ANVIL_KEYS, foundryBin, repoRoot } from '../src/anvil.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { ExportedEvent, ExportFile } from '../src/export.js';
+import { CANCEL_TYPES, ORDER_TYPES } from '../src/typed-data.js';
 import { HOUR, setupMarket, type Fixture, type Prosumer } from './fixture.js';
 
 const TOKEN = 10n ** 18n;
-const ORDER_TYPES = {
-  Order: [
-    { name: 'prosumer', type: 'address' },
-    { name: 'windowId', type: 'uint256' },
-    { name: 'side', type: 'uint8' },
-    { name: 'energyWh', type: 'uint256' },
-    { name: 'pricePerKWh', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-} as const;
-const CANCEL_TYPES = {
-  Cancel: [
-    { name: 'prosumer', type: 'address' },
-    { name: 'windowId', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-} as const;
 const SELECTOR = {
   InvalidSignature: toFunctionSelector('InvalidSignature(address)'),
   InvalidNonce: toFunctionSelector('InvalidNonce(address,uint256,uint256)'),

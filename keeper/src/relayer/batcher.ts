@@ -172,13 +172,32 @@ export class Batcher {
   /** The placement with the order's nonce, if it was this signed order (by this relayer or any other). */
   private async findPlacement(item: OrderItem): Promise<Outcome | undefined> {
     const o = item.data;
+    const found = await this.firstMarketCall('OrderPlaced', o.windowId, o.prosumer, item.acceptedBlock);
+    if (found?.call.functionName !== 'placeOrdersBySig') return undefined;
+    const ours = found.call.args[0].some(
+      (s) => same(s.prosumer, o.prosumer) && s.nonce === o.nonce && same(s.signature, o.signature),
+    );
+    return ours ? { status: 'placed', ...found.at } : undefined;
+  }
+
+  /**
+   * The first `eventName` of (`windowId`, `prosumer`) after `acceptedBlock` and the market call of its
+   * transaction; undefined when there is none, or its transaction is not a plain market call (a contract
+   * wallet, a multicall: not provably ours).
+   */
+  private async firstMarketCall(
+    eventName: 'OrderPlaced' | 'OrderCancelled',
+    windowId: bigint,
+    prosumer: Address,
+    acceptedBlock: bigint,
+  ) {
     const logs = await withRetry(() =>
       this.client.getContractEvents({
         address: this.info.market,
         abi: energyMarketAbi,
-        eventName: 'OrderPlaced',
-        args: { windowId: o.windowId, prosumer: o.prosumer },
-        fromBlock: item.acceptedBlock + 1n,
+        eventName,
+        args: { windowId, prosumer },
+        fromBlock: acceptedBlock + 1n,
         toBlock: 'latest',
       }),
     );
@@ -187,13 +206,9 @@ export class Batcher {
     const tx = await withRetry(() => this.client.getTransaction({ hash: first.transactionHash }));
     try {
       const call = decodeFunctionData({ abi: energyMarketAbi, data: tx.input });
-      if (call.functionName !== 'placeOrdersBySig') return undefined;
-      const ours = call.args[0].some(
-        (s) => same(s.prosumer, o.prosumer) && s.nonce === o.nonce && same(s.signature, o.signature),
-      );
-      return ours ? { status: 'placed', txHash: first.transactionHash, blockNumber: first.blockNumber } : undefined;
+      return { call, at: { txHash: first.transactionHash, blockNumber: first.blockNumber } };
     } catch {
-      return undefined; // not a market call (a contract wallet, a multicall): not provably ours
+      return undefined;
     }
   }
 
@@ -317,27 +332,11 @@ export class Batcher {
 
   private async findCancel(item: CancelItem): Promise<Outcome | undefined> {
     const c = item.data;
-    const logs = await withRetry(() =>
-      this.client.getContractEvents({
-        address: this.info.market,
-        abi: energyMarketAbi,
-        eventName: 'OrderCancelled',
-        args: { windowId: c.windowId, prosumer: c.prosumer },
-        fromBlock: item.acceptedBlock + 1n,
-        toBlock: 'latest',
-      }),
-    );
-    const first = logs[0];
-    if (!first?.transactionHash) return undefined;
-    const tx = await withRetry(() => this.client.getTransaction({ hash: first.transactionHash }));
-    try {
-      const call = decodeFunctionData({ abi: energyMarketAbi, data: tx.input });
-      if (call.functionName !== 'cancelOrderBySig' || !same(call.args[3], c.signature)) return undefined;
-      return { status: 'cancelled', txHash: first.transactionHash, blockNumber: first.blockNumber };
-    } catch {
-      return undefined;
-    }
+    const found = await this.firstMarketCall('OrderCancelled', c.windowId, c.prosumer, item.acceptedBlock);
+    if (found?.call.functionName !== 'cancelOrderBySig' || !same(found.call.args[3], c.signature)) return undefined;
+    return { status: 'cancelled', ...found.at };
   }
+
 
   private async cancel(item: CancelItem): Promise<void> {
     const head = await withRetry(() => this.client.getBlock({ blockTag: 'latest' }));

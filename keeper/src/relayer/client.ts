@@ -2,7 +2,7 @@
 // chain, never from the relayer) and post it; follow it until the chain has decided.
 import type { Address, Chain, Hex, LocalAccount, PublicClient, Transport, TypedDataDomain } from 'viem';
 import { energyMarketAbi, energyTokenAbi } from '../abi.js';
-import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from './verify.js';
+import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../typed-data.js';
 
 export interface SigningDomains {
   market: TypedDataDomain;
@@ -117,7 +117,13 @@ export class RelayerClient {
       domain: this.domains.token,
       types: PERMIT_TYPES,
       primaryType: 'Permit',
-      message: { owner: account.address, spender, value: permit.value, nonce: permit.permitNonce, deadline: permit.deadline },
+      message: {
+        owner: account.address,
+        spender,
+        value: permit.value,
+        nonce: permit.permitNonce,
+        deadline: permit.deadline,
+      },
     });
     return this.post('/v1/permits', {
       owner: account.address,

@@ -13,36 +13,10 @@ import {
   type TypedDataDomain,
 } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../abi.js';
+import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../typed-data.js';
 import { Refusal, type CancelData, type OrderData, type PermitData } from './types.js';
 
-export const ORDER_TYPES = {
-  Order: [
-    { name: 'prosumer', type: 'address' },
-    { name: 'windowId', type: 'uint256' },
-    { name: 'side', type: 'uint8' },
-    { name: 'energyWh', type: 'uint256' },
-    { name: 'pricePerKWh', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-} as const;
 
-export const CANCEL_TYPES = {
-  Cancel: [
-    { name: 'prosumer', type: 'address' },
-    { name: 'windowId', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-} as const;
-
-export const PERMIT_TYPES = {
-  Permit: [
-    { name: 'owner', type: 'address' },
-    { name: 'spender', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const;
 
 const erc1271Abi = [
   {

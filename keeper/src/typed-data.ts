@@ -1,0 +1,30 @@
+// The EIP-712 types of the protocol (../shared/protocol.md, "Signed orders"; ERC-2612 for the token's permit):
+// one definition for the relayer, the household client, the tests and the benchmark.
+export const ORDER_TYPES = {
+  Order: [
+    { name: 'prosumer', type: 'address' },
+    { name: 'windowId', type: 'uint256' },
+    { name: 'side', type: 'uint8' },
+    { name: 'energyWh', type: 'uint256' },
+    { name: 'pricePerKWh', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+} as const;
+
+export const CANCEL_TYPES = {
+  Cancel: [
+    { name: 'prosumer', type: 'address' },
+    { name: 'windowId', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+} as const;
+
+export const PERMIT_TYPES = {
+  Permit: [
+    { name: 'owner', type: 'address' },
+    { name: 'spender', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const;
