@@ -44,8 +44,21 @@ export function homePage(ctx: Ctx): Page {
   return {
     el,
     async refresh() {
+      const hour = Math.floor(Number(ctx.watch.now()) / 3600);
+      if (!battery || hour !== lastHour) {
+        try {
+          battery = await data.battery();
+          lastHour = hour;
+          renderCharge(battery);
+        } catch (error) {
+          fill(charge, errorBox(`Cannot read the battery's charge: ${(error as Error).message}`));
+        }
+      }
       try {
         const p = await ctx.reads.prosumer(ctx.me.address);
+        // The measured charge is the household's: it belongs to a row only when there is one battery.
+        const chargeOf = (i: number) =>
+          p.batteries.length === 1 && battery?.chargeWh != null ? kWh(battery.chargeWh, 1) : i === 0 ? 'see above' : '';
         fill(
           assets,
           h('h3', {}, 'Batteries'),
@@ -63,13 +76,21 @@ export function homePage(ctx: Ctx): Page {
                     h('th', { scope: 'col' }, 'Battery'),
                     h('th', { scope: 'col' }, 'Power'),
                     h('th', { scope: 'col' }, 'Capacity'),
+                    h('th', { scope: 'col' }, 'Current charge'),
                   ),
                 ),
                 h(
                   'tbody',
                   {},
                   ...p.batteries.map((b, i) =>
-                    h('tr', {}, h('td', {}, `#${i + 1}`), h('td', {}, kW(b.powerW)), h('td', {}, kWh(b.capacityWh, 1))),
+                    h(
+                      'tr',
+                      {},
+                      h('td', {}, `#${i + 1}`),
+                      h('td', {}, kW(b.powerW)),
+                      h('td', {}, kWh(b.capacityWh, 1)),
+                      h('td', {}, chargeOf(i)),
+                    ),
                   ),
                 ),
               ),
@@ -93,15 +114,6 @@ export function homePage(ctx: Ctx): Page {
         );
       } catch (error) {
         fill(assets, errorBox(`Cannot read the registry: ${(error as Error).message.split('\n')[0]}`));
-      }
-      const hour = Math.floor(Number(ctx.watch.now()) / 3600);
-      if (battery && hour === lastHour) return;
-      try {
-        battery = await data.battery();
-        lastHour = hour;
-        renderCharge(battery);
-      } catch (error) {
-        fill(charge, errorBox(`Cannot read the battery's charge: ${(error as Error).message}`));
       }
     },
   };
