@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseEther, type Address } from 'viem';
 import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CsvHouseholdData, parseHouseholdCsv } from '../server/data/csv.js';
+import { HttpHouseholdData } from '../server/data/http.js';
 import { SimulatedHouseholdData } from '../server/data/simulated.js';
 import { WebConfigError, webConfigFromEnv } from '../server/config.js';
 import { clear, stepCurve, type BookEntry } from '../src/clearing.js';
@@ -177,5 +180,33 @@ describe('household data sources', () => {
     );
     expect(() => parseHouseholdCsv('a,b\n')).toThrow(/header/);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('http: asks the back end with prosumer, from and hours; refuses a malformed answer', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const url = new URL(req.url ?? '/', 'http://x');
+      const body =
+        url.pathname === '/meters/battery'
+          ? { chargeWh: 4200, at: noon }
+          : url.pathname === '/meters/history'
+            ? { hours: [{ start: noon - 3600, consumptionWh: 300, productionWh: 1200 }] }
+            : { hours: [{ start: noon, consumptionWh: -1, productionWh: 0 }] };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const s = new HttpHouseholdData(`http://127.0.0.1:${(server.address() as AddressInfo).port}/meters/`);
+    try {
+      expect(await s.history(home, noon - 3600, 1)).toEqual([
+        { start: noon - 3600, consumptionWh: 300, productionWh: 1200 },
+      ]);
+      expect(await s.battery(home, noon)).toEqual({ chargeWh: 4200, at: noon });
+      await expect(s.forecast(home, noon, 12)).rejects.toThrow(/malformed forecast answer/);
+      expect(seen[0]).toBe(`/meters/history?prosumer=${home.account}&from=${noon - 3600}&hours=1`);
+    } finally {
+      server.close();
+    }
   });
 });
