@@ -13,7 +13,7 @@ replay: build
 # The main job: a local energy community on an embedded anvil (or RPC_URL=... with PRIVATE_KEY= and
 # KEEPER_PRIVATE_KEY= of funded accounts). DEMO_WINDOWS, DEMO_WINDOW_SECONDS, DEMO_PROSUMERS tune it.
 .PHONY: demo
-demo: build
+demo: build web-build
 	RPC_URL="$(RPC_URL)" PRIVATE_KEY="$(PRIVATE_KEY)" KEEPER_PRIVATE_KEY="$(KEEPER_PRIVATE_KEY)" \
 	DEMO_WINDOWS="$(or $(DEMO_WINDOWS),6)" DEMO_WINDOW_SECONDS="$(or $(DEMO_WINDOW_SECONDS),20)" \
 	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/src/demo.ts

@@ -25,11 +25,14 @@ import { deploy } from './deploy.js';
 import { exportWindows, writeExport } from './export.js';
 import { SimulatedMeters } from './meters/simulated.js';
 import { RelayerClient, readSigningDomains } from './relayer/client.js';
+import { startWebServer, type WebServer } from '../../web/server/index.js';
 
 const env = process.env;
 const WINDOWS = Number(env.DEMO_WINDOWS ?? 6);
 const WINDOW_SECONDS = Number(env.DEMO_WINDOW_SECONDS ?? 20);
 const PROSUMERS = Number(env.DEMO_PROSUMERS ?? 20);
+/** After the summary: keep the chain, the keeper and the web app up until Ctrl-C (default: in a terminal). */
+const STAY = env.DEMO_STAY === undefined ? process.stdout.isTTY === true : env.DEMO_STAY === 'true';
 const MNEMONIC = 'test test test test test test test test test test test junk';
 const TOKEN = 10n ** 18n;
 const REASONS = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'];
@@ -73,11 +76,15 @@ function community(): Member[] {
 async function main() {
   let anvil: Anvil | undefined;
   let app: KeeperApp | undefined;
+  let web: WebServer | undefined;
+  let journalDir: string | undefined;
   let stopping = false;
   const cleanup = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    await web?.close().catch(() => undefined);
     await app?.shutdown(5000).catch(() => undefined);
+    if (journalDir) await rm(journalDir, { recursive: true, force: true }).catch(() => undefined);
     await anvil?.stop().catch(() => undefined);
     process.exit(code);
   };
@@ -137,7 +144,7 @@ async function main() {
   const meters = new SimulatedMeters(7, hourOf);
   await mkdir(path.join(repoRoot, 'exports'), { recursive: true });
   const logFile = path.join(repoRoot, 'exports', `demo-${chainId}-keeper.log`);
-  const journalDir = await mkdtemp(path.join(tmpdir(), 'demo-relayer-'));
+  journalDir = await mkdtemp(path.join(tmpdir(), 'demo-relayer-'));
   const config = loadConfig({
     RPC_URL: rpcUrl,
     CHAIN_ID: String(chainId),
@@ -175,6 +182,11 @@ async function main() {
   const failedPermits = permits.filter((p) => p.status === 'rejected');
   for (const failed of failedPermits) say(`  a permit failed: ${String(failed.reason).split('\n')[0]}`);
   say(`${members.length - failedPermits.length} permits relayed`);
+  web = await startWebServer(
+    { rpcUrl, marketAddress: d.market, relayerUrl, startBlock: BigInt(d.startBlock), port: Number(env.WEB_PORT ?? 8080), demoWallets: true, logLevel: 'warn' },
+  );
+  say(`web app: ${web.url} (sign in as any home with the "demo wallet" picker: test keys, local chain only)`);
+  for (const m of members) say(`  ${m.name}  ${m.account.address}`);
 
   const reader = new MarketReader(client as never, d.market);
   const ordered: bigint[] = [];
@@ -231,7 +243,10 @@ async function main() {
   const balances = await Promise.all(members.map((m) => client.getBalance({ address: m.account.address })));
   const nonces = await Promise.all(members.map((m) => client.getTransactionCount({ address: m.account.address })));
   say(`the homes hold ${formatEther(balances.reduce((a, b) => a + b, 0n))} ether and sent ${nonces.reduce((a, b) => a + b, 0)} transactions`);
-  await rm(journalDir, { recursive: true, force: true });
+  if (STAY && web) {
+    say(`the chain, the keeper and the web app stay up: ${web.url} (Ctrl-C stops everything)`);
+    return;
+  }
   await cleanup(0);
 }
 

@@ -25,19 +25,23 @@ const rpcAlive = async (url: string) =>
 
 describe('make demo (keeper/src/demo.ts)', () => {
   it('runs a short community session to the end with a summary and an export', async () => {
-    const demo = runDemo({ DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '8' });
+    const demo = runDemo({ DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '8', WEB_PORT: '0' });
     expect(await demo.exited).toBe(0);
     const out = demo.output();
     expect(out).toContain('registering 8 prosumers');
     expect(out).toMatch(/window 1 \(06:00\) open: \d+ bids, \d+ asks placed/);
     expect(out).toMatch(/\n\s+2\s+07:00\s+\d+\s+\d+\s+[\d.]+\s+\d+/);
     expect(out).toContain('summary:');
+    // Gasless: the homes signed permits and orders, the keeper's relayer sent them.
+    expect(out).toContain('8 permits relayed');
+    expect(out).toContain('the homes hold 0 ether and sent 0 transactions');
+    expect(out).toMatch(/web app: http:\/\/127\.0\.0\.1:\d+ /);
     const exported = /event export: (\S+)/.exec(out)?.[1];
     expect(exported && existsSync(path.join(repoRoot, exported))).toBe(true);
   }, 180_000);
 
   it('stops everything it started on Ctrl-C', async () => {
-    const demo = runDemo({ DEMO_WINDOWS: '5', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '4' });
+    const demo = runDemo({ DEMO_WINDOWS: '5', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '4', WEB_PORT: '0' });
     for (let i = 0; i < 600 && !demo.output().includes('keeper running'); i++) await new Promise((r) => setTimeout(r, 100));
     const url = /anvil listening on (\S+)/.exec(demo.output())?.[1];
     expect(url).toBeDefined();
