@@ -17,6 +17,7 @@ export async function createDispatcher(
   const acks = await AckStore.open(config.dispatchAcksPath);
   const { dispatcherSecret: _secret, ...shown } = config;
   log.info({ dispatch: shown, acknowledged: acks.size }, 'dispatcher output configured');
-  const settings = { ...config, chainId: keeper.chainId, intervalMs: Math.min(config.dispatchIntervalMs, keeper.pollIntervalMs) };
+  const intervalMs = Math.min(config.dispatchIntervalMs, keeper.pollIntervalMs);
+  const settings = { ...config, chainId: keeper.chainId, intervalMs };
   return new ResultsDispatcher(settings, reader, acks, new DispatchMetrics(registry), log);
 }

@@ -5,7 +5,13 @@ import { prosumerRegistryAbi } from '../abi.js';
 import { mapInChunks, type MarketReader } from '../chain.js';
 
 export const TRADE_STATUS = ['Pending', 'Accepted', 'Rejected'] as const;
-export const REJECT_REASON = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'] as const;
+export const REJECT_REASON = [
+  'None',
+  'MissingReading',
+  'SellerShortfall',
+  'BuyerShortfall',
+  'InsufficientFunds',
+] as const;
 
 export interface PayloadTrade {
   index: number;
@@ -49,9 +55,9 @@ export async function buildPayload(
   const trades = await mapInChunks(indices, (i) => reader.trade(windowId, i));
   const accounts = [...new Set(trades.flatMap((t) => [t.buyer, t.seller]))];
   const ids = new Map<Address, string | null>();
-  const found = await mapInChunks(accounts, (a) =>
-    reader.client.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'prosumerIdOf', args: [a] }),
-  );
+  const idOf = (a: Address) =>
+    reader.client.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'prosumerIdOf', args: [a] });
+  const found = await mapInChunks(accounts, idOf);
   accounts.forEach((a, i) => ids.set(a, found[i] === 0n || found[i] === undefined ? null : String(found[i])));
   return {
     version: 1,
