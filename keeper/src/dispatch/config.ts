@@ -35,7 +35,7 @@ export const dispatchEnvNames: Record<keyof z.input<typeof dispatchSchema>, stri
 /** The dispatcher settings from `env`; undefined when DISPATCHER_URL is unset. Throws ConfigError (no secrets). */
 export function loadDispatchConfig(env: NodeJS.ProcessEnv): DispatchConfig | undefined {
   const keys = Object.keys(dispatchEnvNames) as (keyof typeof dispatchEnvNames)[];
-  const value = (k: keyof typeof dispatchEnvNames) => (env[dispatchEnvNames[k]] === '' ? undefined : env[dispatchEnvNames[k]]);
+  const value = (k: keyof typeof dispatchEnvNames) => env[dispatchEnvNames[k]] || undefined;
   const raw = Object.fromEntries(keys.map((k) => [k, value(k)]));
   const parsed = dispatchSchema.safeParse(raw);
   if (!parsed.success) {

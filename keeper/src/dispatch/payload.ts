@@ -56,7 +56,12 @@ export async function buildPayload(
   const accounts = [...new Set(trades.flatMap((t) => [t.buyer, t.seller]))];
   const ids = new Map<Address, string | null>();
   const idOf = (a: Address) =>
-    reader.client.readContract({ address: registry, abi: prosumerRegistryAbi, functionName: 'prosumerIdOf', args: [a] });
+    reader.client.readContract({
+      address: registry,
+      abi: prosumerRegistryAbi,
+      functionName: 'prosumerIdOf',
+      args: [a],
+    });
   const found = await mapInChunks(accounts, idOf);
   accounts.forEach((a, i) => ids.set(a, found[i] === 0n || found[i] === undefined ? null : String(found[i])));
   return {
