@@ -70,9 +70,11 @@ describe('input validation', () => {
       ],
       [p],
       [0n, 3600n, 7200n, 10_800n],
-      3600,
+      3600
     );
-    expect([...valid.values()]).toEqual([{ prosumer: p.account, windowId: 3600n, consumptionWh: 100n, productionWh: 4000n }]);
+    expect([...valid.values()]).toEqual([
+      { prosumer: p.account, windowId: 3600n, consumptionWh: 100n, productionWh: 4000n },
+    ]);
     expect(rejected.map((r) => [r.windowId, r.reason])).toEqual([
       [7200n, 'implausible_consumption'],
       [0n, 'not_integer'],
@@ -91,7 +93,7 @@ describe('input validation', () => {
       ],
       [p],
       [0n, 3600n, 7200n],
-      3600,
+      3600
     );
     expect([...valid.values()]).toEqual([
       { prosumer: p.account, windowId: 0n, devices: { battery: 2000n, heat_pump: -3000n }, totalWh: -1000n },
@@ -99,12 +101,13 @@ describe('input validation', () => {
     expect(rejected.map((r) => r.reason)).toEqual(['implausible_device', 'implausible_device', 'unknown_prosumer']);
   });
 
-  it('the simulated forecasts and plans give the simulated meters\' expected balance', async () => {
+  it("the simulated forecasts and plans give the simulated meters' expected balance", async () => {
     const q = ctx(8000n, 3000n);
     for (const w of [6n * 3600n, 12n * 3600n, 19n * 3600n]) {
       const [f] = await new SimulatedForecasts(1).fetch([w], 3600, [q]);
       const [pl] = await new SimulatedPlans(1).fetch([w], 3600, [q]);
-      const net = BigInt(f!.productionWh as bigint) - BigInt(f!.consumptionWh as bigint) + BigInt(pl!.energyWh as bigint);
+      const net =
+        BigInt(f!.productionWh as bigint) - BigInt(f!.consumptionWh as bigint) + BigInt(pl!.energyWh as bigint);
       const meters = new SimulatedMeters(1).forecast(w, 3600, q);
       expect(Number(net - (meters.exportWh - meters.importWh))).toBeLessThanOrEqual(2);
       expect(Number(net - (meters.exportWh - meters.importWh))).toBeGreaterThanOrEqual(-2);
@@ -122,9 +125,14 @@ describe('agent config, households, placement record', () => {
   };
   it('defaults, and clear messages by variable name', () => {
     const c = loadAgentConfig(env);
-    expect([c.forecastSource, c.planSource, c.thresholdWh, c.statePath]).toEqual(['simulated', 'simulated', 50n, 'agent-placements.jsonl']);
+    expect([c.forecastSource, c.planSource, c.thresholdWh, c.statePath]).toEqual([
+      'simulated',
+      'simulated',
+      50n,
+      'agent-placements.jsonl',
+    ]);
     expect(() => loadAgentConfig({ ...env, FORECAST_SOURCE: 'csv', RELAYER_URL: 'x' })).toThrow(
-      /RELAYER_URL: .*\n.*FORECAST_CSV_PATH: FORECAST_SOURCE=csv needs FORECAST_CSV_PATH/,
+      /RELAYER_URL: .*\n.*FORECAST_CSV_PATH: FORECAST_SOURCE=csv needs FORECAST_CSV_PATH/
     );
   });
 
@@ -141,7 +149,9 @@ describe('agent config, households, placement record', () => {
     expect(h?.price).toEqual({ strategy: 'fixed', pricePerKWh: 20n * TOKEN });
     const wrong = loadHouseholds(file, { PW: 'wrong-pw' });
     await expect(wrong).rejects.toThrow(/households.0: keystore k.json: keystore password is wrong/);
-    await expect(loadHouseholds(file, { PW: 'wrong-pw' }).catch((e: unknown) => String(e))).resolves.not.toMatch(/wrong-pw/);
+    await expect(loadHouseholds(file, { PW: 'wrong-pw' }).catch((e: unknown) => String(e))).resolves.not.toMatch(
+      /wrong-pw/
+    );
     await writeFile(file, JSON.stringify({ households: [{ keystore: 'k.json', price }] }));
     await expect(loadHouseholds(file, {})).rejects.toThrow(/set exactly one of passwordEnv, passwordFile/);
   });

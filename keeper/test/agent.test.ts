@@ -72,7 +72,7 @@ describe('bidding agent', () => {
         RELAY_INTERVAL_MS: '200',
         RELAY_JOURNAL_PATH: path.join(dir, 'journal.jsonl'),
       }),
-      { serve: false },
+      { serve: false }
     );
     await app.keeper.startupChecks();
     const relayer = await app.startRelayer();
@@ -178,7 +178,11 @@ describe('bidding agent', () => {
       { prosumer: addr(3), side: 1, energyWh: 3000n, price: 20n * TOKEN },
       { prosumer: addr(4), side: 0, energyWh: 28_000n, price: 30n * TOKEN },
     ];
-    await until('all placed', async () => (await Promise.all([0, 1, 2, 3, 4].map((i) => nonce(w, i)))).every((n) => n === 1n), 30_000);
+    await until(
+      'all placed',
+      async () => (await Promise.all([0, 1, 2, 3, 4].map((i) => nonce(w, i)))).every((n) => n === 1n),
+      30_000
+    );
     for (const [i, o] of expected.entries()) {
       expect(await order(w, i)).toEqual({ side: o.side, energyWh: o.energyWh, pricePerKWh: o.price, live: true });
     }
@@ -244,10 +248,10 @@ describe('bidding agent', () => {
         `forecast:implausible_production:${addr(3)}`,
         'forecast:unknown_prosumer:0x00000000000000000000000000000000000000AA', // checksummed
         `plan:unknown_device:${addr(4)}`,
-      ].sort(),
+      ].sort()
     );
     expect(refusals.find((l) => l.reason === 'implausible_production')?.detail).toBe(
-      'productionWh=2500 > 2000 (PV peak over the window)',
+      'productionWh=2500 > 2000 (PV peak over the window)'
     );
     expect(refusals.every((l) => l.msg === `${l.input} refused; no order from it`)).toBe(true);
     const body = await metrics.registry.metrics();

@@ -67,7 +67,7 @@ export class BiddingAgent {
     private readonly reader: MarketReader,
     private readonly relayer: RelayerClient,
     private readonly registry: Address,
-    private readonly duration: bigint,
+    private readonly duration: bigint
   ) {}
 
   static async create(settings: AgentSettings, households: AgentHousehold[], deps: AgentDeps): Promise<BiddingAgent> {
@@ -80,7 +80,7 @@ export class BiddingAgent {
     const relayer = new RelayerClient(deps.relayerUrl, await readSigningDomains(deps.client, deps.market, token));
     deps.log.info(
       { households: households.map((h) => ({ account: h.account.address, mode: h.mode, price: h.price.strategy })) },
-      'agent configured',
+      'agent configured'
     );
     return new BiddingAgent(settings, households, deps, reader, relayer, registry, duration);
   }
@@ -122,7 +122,10 @@ export class BiddingAgent {
         this.deps.plans.fetch([windowId], d, contexts),
       ]);
     } catch (error) {
-      log.error({ err: String(error), forecasts: this.deps.forecasts.name, plans: this.deps.plans.name }, 'input source failed; will retry');
+      log.error(
+        { err: String(error), forecasts: this.deps.forecasts.name, plans: this.deps.plans.name },
+        'input source failed; will retry'
+      );
       for (const h of todo) decide(h, 'source_failed');
       return decisions;
     }
@@ -150,7 +153,13 @@ export class BiddingAgent {
       }
       if (order.capped) this.deps.metrics.capped.inc();
       if (h.price.strategy === 'median' && history === undefined) {
-        history = await recentClearingPrices(this.reader, windowId, this.duration, 1_000, this.settings.medianScanWindows);
+        history = await recentClearingPrices(
+          this.reader,
+          windowId,
+          this.duration,
+          1_000,
+          this.settings.medianScanWindows
+        );
       }
       const pricePerKWh = limitPrice(h.price, order.side, history ?? []);
       decide(h, await this.submit(h, windowId, { ...order, pricePerKWh, net }, hlog));
@@ -162,7 +171,7 @@ export class BiddingAgent {
     h: AgentHousehold,
     windowId: bigint,
     o: { side: 0 | 1; energyWh: bigint; pricePerKWh: bigint; net: bigint; capped: boolean },
-    log: Logger,
+    log: Logger
   ): Promise<Decision> {
     const now = (await this.deps.client.getBlock({ blockTag: 'latest' })).timestamp;
     if (now >= windowId + this.duration - BigInt(this.settings.closeMarginS)) {
@@ -172,13 +181,30 @@ export class BiddingAgent {
     const side = o.side === BUY ? 'buy' : 'sell';
     const fields = { side, energyWh: o.energyWh.toString(), pricePerKWh: o.pricePerKWh.toString() } as const;
     try {
-      const requestId = await this.relayer.submitOrder(h.account, { windowId, side: o.side, energyWh: o.energyWh, pricePerKWh: o.pricePerKWh, nonce: 0n });
-      await this.deps.placements.record({ windowId: windowId.toString(), prosumer: h.account.address, requestId, ...fields, at: new Date().toISOString() });
+      const requestId = await this.relayer.submitOrder(h.account, {
+        windowId,
+        side: o.side,
+        energyWh: o.energyWh,
+        pricePerKWh: o.pricePerKWh,
+        nonce: 0n,
+      });
+      await this.deps.placements.record({
+        windowId: windowId.toString(),
+        prosumer: h.account.address,
+        requestId,
+        ...fields,
+        at: new Date().toISOString(),
+      });
       log.info({ ...fields, netWh: o.net.toString(), capped: o.capped, requestId }, 'order signed and submitted');
       return 'placed';
     } catch (error) {
       if (error instanceof RelayerRefusal && error.code === 'ALREADY_QUEUED') {
-        await this.deps.placements.record({ windowId: windowId.toString(), prosumer: h.account.address, requestId: 'queued', at: new Date().toISOString() });
+        await this.deps.placements.record({
+          windowId: windowId.toString(),
+          prosumer: h.account.address,
+          requestId: 'queued',
+          at: new Date().toISOString(),
+        });
         log.info('an order of this household is queued at the relayer already');
         return 'already_placed';
       }
@@ -191,7 +217,7 @@ export class BiddingAgent {
     }
   }
 
-  /** In the record, or the chain has an order of it in the window (`orderNonce` > 0: placed before, maybe cancelled). */
+  /** In the record, or the chain has an order of it in the window (`orderNonce` > 0: placed, maybe cancelled). */
   private async alreadyPlaced(windowId: bigint, account: Address): Promise<boolean> {
     if (this.deps.placements.has(windowId, account)) return true;
     const nonce = await this.deps.client.readContract({
@@ -201,7 +227,12 @@ export class BiddingAgent {
       args: [windowId, account],
     });
     if (nonce === 0n) return false;
-    await this.deps.placements.record({ windowId: windowId.toString(), prosumer: account, requestId: 'chain', at: new Date().toISOString() });
+    await this.deps.placements.record({
+      windowId: windowId.toString(),
+      prosumer: account,
+      requestId: 'chain',
+      at: new Date().toISOString(),
+    });
     return true;
   }
 
@@ -212,7 +243,10 @@ export class BiddingAgent {
   private report(input: 'forecast' | 'plan', rejected: InputRejection[], log: Logger): void {
     for (const r of rejected) {
       this.deps.metrics.inputsRejected.inc({ input, reason: r.reason });
-      log.warn({ input, prosumer: r.prosumer, reason: r.reason, detail: r.detail }, `${input} refused; no order from it`);
+      log.warn(
+        { input, prosumer: r.prosumer, reason: r.reason, detail: r.detail },
+        `${input} refused; no order from it`
+      );
     }
   }
 

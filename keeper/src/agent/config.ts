@@ -109,7 +109,10 @@ export const householdsSchema = z.object({
         .object({
           keystore: z.string().min(1),
           /** Name of the environment variable holding the keystore password. */
-          passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+          passwordEnv: z
+            .string()
+            .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+            .optional(),
           /** File holding the keystore password (first line). */
           passwordFile: z.string().min(1).optional(),
           mode: z.enum(['auto', 'manual']).default('auto'),
@@ -118,7 +121,7 @@ export const householdsSchema = z.object({
         .strict()
         .refine((h) => (h.passwordEnv === undefined) !== (h.passwordFile === undefined), {
           message: 'set exactly one of passwordEnv, passwordFile',
-        }),
+        })
     )
     .min(1),
 });

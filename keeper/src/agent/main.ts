@@ -30,6 +30,6 @@ if (/agent[/\\]main\.[jt]s$/.test(invoked)) {
     (error: unknown) => {
       console.error(error);
       process.exit(1);
-    },
+    }
   );
 }

@@ -32,7 +32,8 @@ export class PlacementStore {
     for (const line of text.split('\n')) {
       try {
         const p = JSON.parse(line) as Partial<Placement>;
-        if (typeof p.windowId === 'string' && typeof p.prosumer === 'string') store.done.add(key(p.windowId, p.prosumer));
+        if (typeof p.windowId === 'string' && typeof p.prosumer === 'string')
+          store.done.add(key(p.windowId, p.prosumer));
       } catch {
         // empty or torn line
       }

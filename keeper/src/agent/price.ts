@@ -30,10 +30,11 @@ export async function recentClearingPrices(
   windowId: bigint,
   windowDuration: bigint,
   count: number,
-  scan: number,
+  scan: number
 ): Promise<bigint[]> {
   const ids: bigint[] = [];
-  for (let k = 1n; k <= BigInt(scan) && windowId - k * windowDuration >= 0n; k++) ids.push(windowId - k * windowDuration);
+  for (let k = 1n; k <= BigInt(scan) && windowId - k * windowDuration >= 0n; k++)
+    ids.push(windowId - k * windowDuration);
   const states = await Promise.all(ids.map((w) => reader.window(w)));
   const done = new Set(['Cleared', 'Settling', 'Settled']);
   return states

@@ -17,10 +17,7 @@ export type DispatchSettings = Pick<
 > & { chainId: number; intervalMs: number };
 
 class DeliveryError extends Error {
-  constructor(
-    readonly result: DispatchResult,
-    message: string,
-  ) {
+  constructor(readonly result: DispatchResult, message: string) {
     super(message);
   }
 }
@@ -34,7 +31,7 @@ export class ResultsDispatcher {
     private readonly reader: MarketReader,
     private readonly acks: AckStore,
     private readonly metrics: DispatchMetrics,
-    private readonly log: Logger,
+    private readonly log: Logger
   ) {}
 
   private key(windowId: bigint): string {

@@ -15,7 +15,8 @@ export class DispatchMetrics {
     });
     this.total = new Counter({
       name: 'keeper_dispatch_total',
-      help: 'Results deliveries to the dispatcher, by result (acknowledged, http_error, timeout, network, ' +
+      help:
+        'Results deliveries to the dispatcher, by result (acknowledged, http_error, timeout, network, ' +
         'build_failed).',
       labelNames: ['result'] as const,
       registers: [registry],

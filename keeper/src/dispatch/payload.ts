@@ -46,7 +46,7 @@ export async function buildPayload(
   reader: MarketReader,
   registry: Address,
   chainId: number,
-  windowId: bigint,
+  windowId: bigint
 ): Promise<ResultsPayload> {
   const window = await reader.window(windowId);
   if (window.status !== 'Settled') throw new NotSettledError(`window ${windowId} is ${window.status}, not Settled`);

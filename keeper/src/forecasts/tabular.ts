@@ -4,10 +4,20 @@ import { readFile } from 'node:fs/promises';
 import { withRetry } from '../retry.js';
 
 /** Rows of `path` whose `window` column is one of `windowIds` (other rows are ignored), keyed by the header. */
-export async function readCsvRows(path: string, header: string[], windowIds: bigint[]): Promise<Record<string, string>[]> {
+export async function readCsvRows(
+  path: string,
+  header: string[],
+  windowIds: bigint[]
+): Promise<Record<string, string>[]> {
   const text = await readFile(path, 'utf8');
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-  const got = lines.shift()?.split(',').map((h) => h.trim());
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const got = lines
+    .shift()
+    ?.split(',')
+    .map((h) => h.trim());
   if (!got || header.some((h, i) => got[i] !== h)) throw new Error(`${path}: header must be ${header.join(',')}`);
   const wanted = new Set(windowIds.map(String));
   const rows: Record<string, string>[] = [];
@@ -24,7 +34,7 @@ export async function fetchJsonRows(
   url: string,
   key: string,
   windowIds: bigint[],
-  timeoutMs: number,
+  timeoutMs: number
 ): Promise<Record<string, unknown>[]> {
   const u = new URL(url);
   u.searchParams.set('from', (windowIds[0] ?? 0n).toString());

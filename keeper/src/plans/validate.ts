@@ -2,7 +2,14 @@
 // charger only consuming and within their largest household ratings; unknown prosumers or devices, duplicates
 // and missing hours refused. Every household asked for needs at least one row per hour (0 for none planned).
 import { getAddress, type Address } from 'viem';
-import { identify, overWindow, pairKey, parseWh, type InputRejectReason, type InputRejection } from '../forecasts/validate.js';
+import {
+  identify,
+  overWindow,
+  pairKey,
+  parseWh,
+  type InputRejectReason,
+  type InputRejection,
+} from '../forecasts/validate.js';
 import type { ProsumerContext } from '../meters/types.js';
 import { DEVICES, type Device, type DevicePlan, type RawPlanEntry } from './types.js';
 
@@ -14,7 +21,7 @@ export function validatePlans(
   raw: RawPlanEntry[],
   prosumers: ProsumerContext[],
   windowIds: bigint[],
-  windowDuration: number,
+  windowDuration: number
 ): { valid: Map<string, DevicePlan>; rejected: InputRejection[] } {
   const known = new Map(prosumers.map((p) => [getAddress(p.account), p]));
   const asked = new Set(windowIds);
@@ -70,7 +77,8 @@ export function validatePlans(
 }
 
 function deviceBound(device: Device, p: ProsumerContext, d: number): { consumeWh: bigint; deliverWh: bigint } {
-  if (device === 'battery') return { consumeWh: overWindow(p.batteryPowerW, d), deliverWh: overWindow(p.batteryPowerW, d) };
+  if (device === 'battery')
+    return { consumeWh: overWindow(p.batteryPowerW, d), deliverWh: overWindow(p.batteryPowerW, d) };
   if (device === 'heat_pump') return { consumeWh: overWindow(MAX_HEAT_PUMP_W, d), deliverWh: 0n };
   return { consumeWh: overWindow(MAX_EV_CHARGER_W, d), deliverWh: 0n };
 }
