@@ -125,6 +125,8 @@ describe('results to the dispatcher, keeper killed in between', () => {
     await new Promise((r) => setTimeout(r, 1500)); // several passes of the dispatcher loop
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
+    expect(running.output()).toContain('results acknowledged by the dispatcher');
+    expect(running.output()).not.toContain(SECRET);
     running = undefined;
 
     // Exactly once each; nothing sent after its ack; every request signed.
