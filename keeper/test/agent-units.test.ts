@@ -1,5 +1,7 @@
 // The agent's pure parts: net position and order, price strategies, input validation, config and households.
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Address } from 'viem';
@@ -9,9 +11,11 @@ import { loadAgentConfig, loadHouseholds } from '../src/agent/config.js';
 import { PlacementStore } from '../src/agent/placements.js';
 import { netPosition, orderFor } from '../src/agent/position.js';
 import { limitPrice, median } from '../src/agent/price.js';
+import { HttpForecasts } from '../src/forecasts/http.js';
 import { SimulatedForecasts } from '../src/forecasts/simulated.js';
 import { validateForecasts } from '../src/forecasts/validate.js';
 import { SimulatedMeters } from '../src/meters/simulated.js';
+import { HttpPlans } from '../src/plans/http.js';
 import { SimulatedPlans } from '../src/plans/simulated.js';
 import { validatePlans } from '../src/plans/validate.js';
 import { writeKeystoreFile } from './keystore-helper.js';
@@ -164,5 +168,34 @@ describe('agent config, households, placement record', () => {
     const b = await PlacementStore.open(file);
     expect(b.has(3600n, A)).toBe(true);
     expect(b.has(7200n, A)).toBe(false);
+  });
+});
+
+describe('http input sources', () => {
+  it('ask for the hours by query and read the named array; a bad answer fails the source', async () => {
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      const body = req.url?.startsWith('/f')
+        ? { forecasts: [{ prosumer: A, window: '3600', consumptionWh: 900, productionWh: 2400 }] }
+        : req.url?.startsWith('/p')
+        ? { plans: [{ prosumer: A, window: 3600, device: 'battery', energyWh: -1200 }] }
+        : { nothing: [] };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await new HttpForecasts(`${base}/f`).fetch([3600n, 7200n])).toEqual([
+        { prosumer: A, window: '3600', consumptionWh: 900, productionWh: 2400 },
+      ]);
+      expect(await new HttpPlans(`${base}/p`).fetch([3600n])).toEqual([
+        { prosumer: A, window: 3600, device: 'battery', energyWh: -1200 },
+      ]);
+      await expect(new HttpPlans(`${base}/x`).fetch([3600n])).rejects.toThrow(/no "plans" array/);
+      expect(asked.slice(0, 2)).toEqual(['/f?from=3600&hours=2', '/p?from=3600&hours=1']);
+    } finally {
+      server.close();
+    }
   });
 });
