@@ -164,6 +164,9 @@ describe('bidding agent', () => {
       [addr(3), 'placed'],
       [addr(4), 'placed'],
     ]);
+    expect(agent.submitted(w).map((o) => [o.prosumer, o.side, o.energyWh])).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [addr(i), i === 2 || i === 3 ? 1 : 0, [2000n, 2500n, 4500n, 3000n, 28_000n][i]])
+    );
     // Restarted before the relayer placed them: the record (or, without it, the relayer's queue) says "placed".
     for (const statePath of [state, path.join(dir, 'lost-before.jsonl')]) {
       const d = await (await agentFor(fc, pl, statePath)).actOn(w);

@@ -24,6 +24,15 @@ export interface AgentHousehold {
   price: PriceStrategy;
 }
 
+/** An order this agent signed and the relayer accepted. */
+export interface SubmittedOrder {
+  prosumer: Address;
+  side: 0 | 1;
+  energyWh: bigint;
+  pricePerKWh: bigint;
+  requestId: string;
+}
+
 export interface AgentSettings {
   thresholdWh: bigint;
   pollIntervalMs: number;
@@ -59,6 +68,7 @@ export class BiddingAgent {
   private stopping = false;
   private wake: (() => void) | undefined;
   private readonly finished = new Map<bigint, Set<Address>>();
+  private readonly orders = new Map<bigint, SubmittedOrder[]>();
 
   private constructor(
     private readonly settings: AgentSettings,
@@ -196,6 +206,15 @@ export class BiddingAgent {
         at: new Date().toISOString(),
       });
       log.info({ ...fields, netWh: o.net.toString(), capped: o.capped, requestId }, 'order signed and submitted');
+      const list = this.orders.get(windowId) ?? [];
+      list.push({
+        prosumer: h.account.address,
+        side: o.side,
+        energyWh: o.energyWh,
+        pricePerKWh: o.pricePerKWh,
+        requestId,
+      });
+      this.orders.set(windowId, list);
       return 'placed';
     } catch (error) {
       if (error instanceof RelayerRefusal && error.code === 'ALREADY_QUEUED') {
@@ -250,11 +269,17 @@ export class BiddingAgent {
     }
   }
 
+  /** The orders this process submitted for `windowId` (the last day's windows are kept). */
+  submitted(windowId: bigint): SubmittedOrder[] {
+    return [...(this.orders.get(windowId) ?? [])];
+  }
+
   /** One poll: acts on the current window if it is open. */
   async tick(): Promise<Map<Address, Decision> | undefined> {
     const now = (await this.deps.client.getBlock({ blockTag: 'latest' })).timestamp;
     const current = now - (now % this.duration);
     for (const w of this.finished.keys()) if (w < current) this.finished.delete(w);
+    for (const w of this.orders.keys()) if (w < current - 24n * this.duration) this.orders.delete(w);
     const window = await this.reader.window(current);
     if (window.status !== 'Open') return undefined;
     if ((this.finished.get(current)?.size ?? 0) === this.households.length) return undefined;
