@@ -272,4 +272,30 @@ describe('bidding agent', () => {
     // No secret in any log line.
     expect(lines.join('\n')).not.toMatch(/pw-zero|pw-1|privateKey/);
   });
+  it('median strategy: a band around the clearing prices read from the chain', async () => {
+    const w = f.start + 2n * HOUR;
+    await f.setTime(w + 5n);
+    await app.keeper.tick(); // closes w − 1 h (no orders: price 0, not counted) and opens w
+    expect((await reader.window(w)).status).toBe('Open');
+    const fc = await csv('median-forecasts.csv', 'prosumer,window,consumptionWh,productionWh', [
+      [addr(1), w, 1800, 0],
+      [addr(2), w, 0, 900],
+    ]);
+    const pl = await csv('median-plans.csv', 'prosumer,window,device,energyWh', [
+      [addr(1), w, 'battery', 0],
+      [addr(2), w, 'battery', 0],
+    ]);
+    const agent = await agentFor(fc, pl, path.join(dir, 'median.jsonl'));
+    const d = await agent.actOn(w);
+    expect([addr(1), addr(2)].map((a) => d.get(a))).toEqual(['placed', 'placed']);
+    await until('placed', async () => (await nonce(w, 1)) === 1n, 30_000);
+    // History: the first window cleared at 30 tokens/kWh; p1 bids median + 5 %, p2 (fixed) asks 18.
+    expect(await order(w, 1)).toEqual({
+      side: 0,
+      energyWh: 1800n,
+      pricePerKWh: (30n * TOKEN * 105n) / 100n,
+      live: true,
+    });
+    expect(await order(w, 2)).toEqual({ side: 1, energyWh: 900n, pricePerKWh: 18n * TOKEN, live: true });
+  });
 });
