@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi } from '../src/abi.js';
 import { repoRoot } from '../src/anvil.js';
 import { MarketReader } from '../src/chain.js';
+import { chainClient } from './chain-client.js';
 import { setupMarket, type Fixture } from './fixture.js';
 import { writeKeystoreFile } from './keystore-helper.js';
 import { NODE_FLAGS, spawnKeeper, until, type KeeperProcess } from './process.js';
@@ -51,7 +52,7 @@ describe('keeper agent (process)', () => {
 
   it('places once per window across a kill -9', async () => {
     const w = f.start;
-    const reader = new MarketReader(f.publicClient as never, f.deployment.market);
+    const reader = new MarketReader(chainClient(f), f.deployment.market);
     const addr = (i: number): Address => f.prosumers[i]!.address;
     const nonce = (i: number) =>
       f.publicClient.readContract({

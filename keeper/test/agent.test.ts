@@ -15,6 +15,7 @@ import { runAgentFor } from '../src/agent/index.js';
 import { AgentMetrics } from '../src/agent/metrics.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { MarketReader } from '../src/chain.js';
+import { chainClient } from './chain-client.js';
 import { CsvForecasts } from '../src/forecasts/csv.js';
 import { CsvPlans } from '../src/plans/csv.js';
 import { clearModel, type ModelOrder } from './clearing-model.js';
@@ -63,7 +64,7 @@ describe('bidding agent', () => {
       startHour: 11,
       assets: (i) => (i === 3 ? { pvPeakW: 2000n, batteryPowerW: 1000n } : { pvPeakW: 8000n, batteryPowerW: 3000n }),
     });
-    reader = new MarketReader(f.publicClient as never, f.deployment.market);
+    reader = new MarketReader(chainClient(f), f.deployment.market);
     dir = await mkdtemp(path.join(tmpdir(), 'agent-'));
     app = await createKeeperApp(
       f.keeperConfig({
@@ -116,7 +117,7 @@ describe('bidding agent', () => {
 
   async function agentFor(forecastFile: string, planFile: string, statePath: string, metrics?: AgentMetrics) {
     return runAgentFor(await households(), {
-      client: f.publicClient as never,
+      client: chainClient(f),
       market: f.deployment.market,
       relayerUrl: base,
       forecasts: new CsvForecasts(forecastFile),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarketReader } from '../src/chain.js';
+import { chainClient } from './chain-client.js';
 import { loadDispatchConfig } from '../src/dispatch/config.js';
 import type { ResultsPayload } from '../src/dispatch/payload.js';
 import { idempotencyKey, signBody, verifySignature } from '../src/dispatch/sign.js';
@@ -72,7 +73,7 @@ describe('results to the dispatcher, keeper killed in between', () => {
 
   beforeAll(async () => {
     f = await setupMarket({ prosumers: 4, startHour: 11 });
-    reader = new MarketReader(f.publicClient as never, f.deployment.market);
+    reader = new MarketReader(chainClient(f), f.deployment.market);
     dir = await mkdtemp(path.join(tmpdir(), 'dispatch-'));
     const first = () => key(f.start);
     dispatcher = await startFakeDispatcher(SECRET, (k, attempt): Answer => {
