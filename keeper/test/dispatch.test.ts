@@ -45,7 +45,7 @@ describe('dispatcher config and signature', () => {
     );
     expect(verifySignature('{"a":1}', SECRET, signBody('{"a":1}', SECRET))).toBe(true);
     expect(verifySignature('{"a":2}', SECRET, signBody('{"a":1}', SECRET))).toBe(false);
-    expect(idempotencyKey(31337, '0x5FbDB2315678afecb367f032d93F642f64180aa3', 3600n)).toBe(
+    expect(idempotencyKey(31337, '0x5fbdb2315678afecb367f032d93f642f64180aa3', 3600n)).toBe(
       '31337:0x5FbDB2315678afecb367f032d93F642f64180aa3:3600'
     );
   });

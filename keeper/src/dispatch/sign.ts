@@ -1,6 +1,6 @@
 // The headers that authenticate a results payload: HMAC-SHA256 of the raw body, and the idempotency key.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Address } from 'viem';
+import { getAddress, type Address } from 'viem';
 
 export const SIGNATURE_HEADER = 'X-Market-Signature';
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -18,7 +18,7 @@ export function verifySignature(body: string, secret: string, header: string | u
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-/** `<chainId>:<market address>:<windowId>` (the market address checksummed as read from the config). */
+/** `<chainId>:<market address>:<windowId>`, the address EIP-55 checksummed (as in the payload). */
 export function idempotencyKey(chainId: number, market: Address, windowId: bigint): string {
-  return `${chainId}:${market}:${windowId}`;
+  return `${chainId}:${getAddress(market)}:${windowId}`;
 }
