@@ -5,6 +5,9 @@ import type { Address, Hex } from 'viem';
 import { MarketReader, makeClients } from './chain.js';
 import type { KeeperConfig } from './config.js';
 import { Keeper } from './keeper.js';
+import { loadDispatchConfig, type DispatchConfig } from './dispatch/config.js';
+import type { ResultsDispatcher } from './dispatch/dispatcher.js';
+import { createDispatcher } from './dispatch/index.js';
 import { decryptKeystore } from './keystore.js';
 import { createLogger, redactConfig, type Logger } from './log.js';
 import { CsvMeters } from './meters/csv.js';
@@ -24,6 +27,8 @@ export interface KeeperApp {
   server?: Server;
   /** The relayer (RELAYER=true): created by `run()` (after the start-up checks), stopped by `shutdown()`. */
   relayer?: Relayer;
+  /** Results to the dispatcher (DISPATCHER_URL set): runs beside the keeper loop. */
+  dispatcher?: ResultsDispatcher;
   /** Replays the relayer's journal and starts its API and batch loop (RELAYER=true; `run()` calls it). */
   startRelayer(): Promise<Relayer | undefined>;
   /** Runs the keeper loop until `shutdown()`. */
@@ -40,7 +45,7 @@ export function meterSourceFor(config: KeeperConfig): MeterSource {
 
 export async function createKeeperApp(
   config: KeeperConfig,
-  options: { meters?: MeterSource; serve?: boolean; logger?: Logger } = {},
+  options: { meters?: MeterSource; serve?: boolean; logger?: Logger; dispatch?: DispatchConfig } = {},
 ): Promise<KeeperApp> {
   const log = options.logger ?? createLogger(config.logLevel, config.chainId);
   const key: Hex = config.privateKey
@@ -54,6 +59,8 @@ export async function createKeeperApp(
   const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);
   log.info({ config: redactConfig(config), signer: account.address }, 'keeper configured');
   const server = options.serve === false ? undefined : await startMetricsServer(metrics, keeper, config.metricsPort, config.metricsHost);
+  const dispatch = options.dispatch ?? loadDispatchConfig(process.env);
+  const dispatcher = dispatch && (await createDispatcher(dispatch, config, reader, metrics.registry, log));
   let loop: Promise<void> | undefined;
   const app: KeeperApp = {
     keeper,
@@ -62,6 +69,7 @@ export async function createKeeperApp(
     reader,
     log,
     server,
+    dispatcher,
     async startRelayer() {
       if (!config.relayer || app.relayer) return app.relayer;
       app.relayer = await Relayer.create(config, clients.public, sender, metrics, log);
@@ -69,11 +77,14 @@ export async function createKeeperApp(
       return app.relayer;
     },
     run() {
-      loop = app.startRelayer().then(() => keeper.run());
+      loop = app.startRelayer().then(async () => {
+        await Promise.all([keeper.run().finally(() => dispatcher?.stop()), dispatcher?.run()]);
+      });
       return loop;
     },
     async shutdown(graceMs = 30_000) {
       keeper.stop();
+      dispatcher?.stop();
       await app.relayer?.stop(graceMs);
       loop ??= Promise.resolve();
       await Promise.race([loop, new Promise((r) => setTimeout(r, graceMs))]);

@@ -5,12 +5,14 @@ import { createPublicClient, http, type PublicClient } from 'viem';
 import { z } from 'zod';
 import { makeChain } from './chain.js';
 import { ConfigError, loadConfig } from './config.js';
+import { agentCommand } from './agent/main.js';
 import { createKeeperApp } from './app.js';
 import { exportWindows, writeExport } from './export.js';
 import { StartupCheckError } from './keeper.js';
 
 const USAGE = `usage:
   keeper run [--rpc-url URL --chain-id N --market-address 0x.. ...]   the hourly loop (docs/operators.md)
+  keeper agent                                                       the bidding agent (env only; docs/operators.md)
   keeper export --from <windowId> --to <windowId> --out <file.json>   events for auditors (docs/auditors.md)
                 [--rpc-url URL --chain-id N --market-address 0x.. --start-block N]`;
 
@@ -55,6 +57,7 @@ async function exportCommand(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'export') return exportCommand(rest);
+  if (command === 'agent') return agentCommand(process.env);
   if (command !== 'run') {
     console.error(USAGE);
     return 2;

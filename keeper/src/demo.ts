@@ -16,7 +16,7 @@ import {
   type Hex,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
+import { energyTokenAbi, prosumerRegistryAbi } from './abi.js';
 import { ANVIL_KEYS, repoRoot, startAnvil, type Anvil } from './anvil.js';
 import { createKeeperApp, type KeeperApp } from './app.js';
 import { MarketReader, makeChain } from './chain.js';
@@ -26,6 +26,9 @@ import { exportWindows, writeExport } from './export.js';
 import { SimulatedMeters } from './meters/simulated.js';
 import { RelayerClient, readSigningDomains } from './relayer/client.js';
 import { startWebServer, type WebServer } from '../../web/server/index.js';
+import { runAgentFor } from './agent/index.js';
+import { SimulatedForecasts } from './forecasts/simulated.js';
+import { SimulatedPlans } from './plans/simulated.js';
 
 const env = process.env;
 const WINDOWS = Number(env.DEMO_WINDOWS ?? 6);
@@ -188,6 +191,24 @@ async function main() {
   say(`web app: ${web.url} (sign in as any home with the "demo wallet" picker: test keys, local chain only)`);
   for (const m of members) say(`  ${m.name}  ${m.account.address}`);
 
+  // The homes are a bidding agent: simulated forecasts and plans, a band around the recent clearing prices.
+  const agentLogFile = logFile.replace('-keeper.log', '-agent.log');
+  const agentLog = pino({ level: 'info' }, pino.destination({ dest: agentLogFile, sync: false }));
+  const mid = (m: Member) => BigInt(Math.round((m.askPrice + m.bidPrice) / 2)) * TOKEN;
+  const households = members.map((m) => ({
+    account: m.account,
+    mode: 'auto' as const,
+    price: { strategy: 'median' as const, lastN: 3, bandPercent: 10, fallbackPricePerKWh: mid(m) },
+  }));
+  const agent = await runAgentFor(households, {
+    client,
+    market: d.market,
+    relayerUrl,
+    forecasts: new SimulatedForecasts(7, hourOf),
+    plans: new SimulatedPlans(7, hourOf),
+    settings: { closeMarginS: 2, thresholdWh: 0n },
+    log: agentLog,
+  });
   const reader = new MarketReader(client as never, d.market);
   const ordered: bigint[] = [];
   const placedIn = new Map<bigint, { bids: number; asks: number }>();
@@ -203,7 +224,10 @@ async function main() {
     if (ordered.length < WINDOWS && !ordered.includes(w) && left >= 6 && (await reader.window(w)).status === 'Open') {
       ordered.push(w);
       firstIndex ??= w / BigInt(WINDOW_SECONDS);
-      const placed = await placeOrders(members, w, meters, relay, d.market, client);
+      await agent.actOn(w);
+      const sides = agent.submitted(w).map((o) => o.side);
+      const asks = sides.filter((side) => side === 1).length;
+      const placed = { bids: sides.length - asks, asks };
       placedIn.set(w, placed);
       totals.orders += placed.bids + placed.asks;
       say(`window ${ordered.length} (${String(hourOf(w)).padStart(2, '0')}:00) open: ${placed.bids} bids, ${placed.asks} asks placed`);
@@ -248,40 +272,6 @@ async function main() {
     return;
   }
   await cleanup(0);
-}
-
-/** Every home with a forecast surplus or deficit signs one order; the relayer places them in batches. */
-async function placeOrders(
-  members: Member[],
-  w: bigint,
-  meters: SimulatedMeters,
-  relay: RelayerClient,
-  market: Address,
-  client: ReturnType<typeof createPublicClient>,
-): Promise<{ bids: number; asks: number }> {
-  const r = rand(Number(w % 100_000n));
-  let bids = 0;
-  let asks = 0;
-  const sends = members.map(async (m) => {
-    const f = meters.forecast(w, WINDOW_SECONDS, { account: m.account.address, pvPeakW: m.pvPeakW, batteryPowerW: m.batteryPowerW, batteryCapacityWh: m.batteryCapacityWh });
-    const sell = f.exportWh > 0n;
-    // Offer a little less than forecast: forecasts are optimistic on a cloudy hour.
-    const energy = ((sell ? f.exportWh : f.importWh) * 85n) / 100n;
-    if (energy === 0n) return;
-    const price = BigInt(Math.round(((sell ? m.askPrice : m.bidPrice) + (r() - 0.5) * 2) * 100)) * (TOKEN / 100n);
-    const side = sell ? 1 : 0;
-    const nonce = await client.readContract({ address: market, abi: energyMarketAbi, functionName: 'orderNonce', args: [w, m.account.address] });
-    const id = await relay.submitOrder(m.account, { windowId: w, side, energyWh: energy, pricePerKWh: price, nonce });
-    const done = await relay.settled(id, { timeoutMs: WINDOW_SECONDS * 1000 });
-    if (done.status !== 'placed') throw new Error(`${m.name}: order ${done.status} (${done.reason ?? 'no reason'})`);
-    if (sell) asks++;
-    else bids++;
-  });
-  const results = await Promise.allSettled(sends);
-  for (const failed of results.filter((x) => x.status === 'rejected')) {
-    say(`  an order failed: ${String((failed as PromiseRejectedResult).reason).split('\n')[0]}`);
-  }
-  return { bids, asks };
 }
 
 main().catch((error: unknown) => {
