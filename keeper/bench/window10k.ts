@@ -2,7 +2,7 @@
 // readings to settled by the keeper process. Prints wall time, transactions used and the keeper's peak RSS.
 // Run: make bench-keeper
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPublicClient, encodeFunctionData, http, maxUint256, numberToHex, type Address, type Hex } from 'viem';
@@ -66,10 +66,18 @@ async function main() {
     timestamp: Number(w0 + 60n),
     extraArgs: ['--auto-impersonate', '--disable-block-gas-limit', '--order', 'fifo', '--base-fee', '0'],
   });
+  const outDir = await mkdtemp(path.join(tmpdir(), 'bench-deploy-'));
   try {
     const admin = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266' as Address;
     const keeperKey = ANVIL_KEYS[1];
-    const d = await deploy({ rpcUrl: anvil.url, privateKey: ANVIL_KEYS[0], keeper: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
+    const d = await deploy({
+      rpcUrl: anvil.url,
+      privateKey: ANVIL_KEYS[0],
+      windowDuration: Number(HOUR),
+      settlementGrace: Number(HOUR / 2n),
+      keeper: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      outDir,
+    });
     const client = createPublicClient({ chain: makeChain(chainId, anvil.url), transport: http(anvil.url) });
     const reader = new MarketReader(client as never, d.market);
     const setup = Date.now();
@@ -151,9 +159,7 @@ async function main() {
     console.log(`| keeper peak RSS (goal < 150 MB) | ${(peakRssKb / 1024).toFixed(0)} MB |`);
   } finally {
     await anvil.stop();
-    const { rm } = await import('node:fs/promises');
-    const { deploymentPath } = await import('../src/deploy.js');
-    await rm(deploymentPath(chainId), { force: true });
+    await rm(outDir, { recursive: true, force: true });
   }
 }
 

@@ -21,15 +21,23 @@ import { ANVIL_KEYS, repoRoot, startAnvil, type Anvil } from './anvil.js';
 import { createKeeperApp, type KeeperApp } from './app.js';
 import { MarketReader, makeChain } from './chain.js';
 import { loadConfig } from './config.js';
+import { loadDemoConfig } from './demo-config.js';
 import { deploy } from './deploy.js';
 import { exportWindows, writeExport } from './export.js';
 import { SimulatedMeters } from './meters/simulated.js';
 import { RelayerClient, readSigningDomains } from './relayer/client.js';
 
-const env = process.env;
-const WINDOWS = Number(env.DEMO_WINDOWS ?? 6);
-const WINDOW_SECONDS = Number(env.DEMO_WINDOW_SECONDS ?? 20);
-const PROSUMERS = Number(env.DEMO_PROSUMERS ?? 20);
+const env = (() => {
+  try {
+    return loadDemoConfig(process.env);
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}`);
+    process.exit(2);
+  }
+})();
+const WINDOWS = env.DEMO_WINDOWS;
+const WINDOW_SECONDS = env.DEMO_WINDOW_SECONDS;
+const PROSUMERS = env.DEMO_PROSUMERS;
 const MNEMONIC = 'test test test test test test test test test test test junk';
 const TOKEN = 10n ** 18n;
 const REASONS = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'];
@@ -70,6 +78,9 @@ function community(): Member[] {
   });
 }
 
+/** Stops whatever the demo started (set by main once it can); every exit path goes through it. */
+let stopStarted: ((code: number) => Promise<void>) | undefined;
+
 async function main() {
   let anvil: Anvil | undefined;
   let app: KeeperApp | undefined;
@@ -81,21 +92,22 @@ async function main() {
     await anvil?.stop().catch(() => undefined);
     process.exit(code);
   };
+  stopStarted = cleanup;
   process.on('SIGINT', () => {
     say('Ctrl-C: stopping the keeper and the chain');
     void cleanup(130);
   });
   process.on('SIGTERM', () => void cleanup(143));
 
-  let rpcUrl = env.RPC_URL?.trim() || undefined;
+  let rpcUrl = env.RPC_URL;
   if (!rpcUrl) {
     say('starting an embedded anvil (1 s blocks)…');
     anvil = await startAnvil({ chainId: 31337, extraArgs: ['--block-time', '1'] });
     rpcUrl = anvil.url;
     say(`anvil listening on ${rpcUrl}`);
   }
-  const adminKey = (env.PRIVATE_KEY?.trim() || ANVIL_KEYS[0]) as Hex;
-  const keeperKey = (env.KEEPER_PRIVATE_KEY?.trim() || ANVIL_KEYS[1]) as Hex;
+  const adminKey = (env.PRIVATE_KEY ?? ANVIL_KEYS[0]) as Hex;
+  const keeperKey = (env.KEEPER_PRIVATE_KEY ?? ANVIL_KEYS[1]) as Hex;
   const probe = createPublicClient({ transport: http(rpcUrl) });
   const chainId = await probe.getChainId();
   const chain = makeChain(chainId, rpcUrl);
@@ -269,7 +281,10 @@ async function placeOrders(
   return { bids, asks };
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
+  say(`demo failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   console.error(error);
-  process.exit(1);
+  // A clean-up already under way (Ctrl-C) exits by itself.
+  if (stopStarted) await stopStarted(1);
+  else process.exit(1);
 });

@@ -24,6 +24,29 @@ const rpcAlive = async (url: string) =>
   );
 
 describe('make demo (keeper/src/demo.ts)', () => {
+  it('refuses invalid DEMO_* settings with a clear message before starting anything', async () => {
+    for (const [name, value, why] of [
+      ['DEMO_WINDOW_SECONDS', '15', /DEMO_WINDOW_SECONDS.*even/],
+      ['DEMO_WINDOWS', 'abc', /DEMO_WINDOWS/],
+      ['DEMO_PROSUMERS', '0', /DEMO_PROSUMERS/],
+    ] as const) {
+      const demo = runDemo({ [name]: value });
+      expect(await demo.exited).toBe(2);
+      expect(demo.output()).toMatch(why);
+      expect(demo.output()).not.toContain('anvil listening');
+    }
+  }, 60_000);
+
+  it('stops the embedded anvil when the demo fails', async () => {
+    // A valid but unfunded admin key: the deployment fails after the anvil has started.
+    const demo = runDemo({ PRIVATE_KEY: `0x${'11'.repeat(32)}`, DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '2' });
+    expect(await demo.exited).toBe(1);
+    const url = /anvil listening on (\S+)/.exec(demo.output())?.[1];
+    expect(url).toBeDefined();
+    expect(demo.output()).toContain('demo failed');
+    expect(await rpcAlive(url!)).toBe(false);
+  }, 120_000);
+
   it('runs a short community session to the end with a summary and an export', async () => {
     const demo = runDemo({ DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '8' });
     expect(await demo.exited).toBe(0);

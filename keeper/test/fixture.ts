@@ -1,5 +1,7 @@
 // Shared test setup: an anvil, a deployed market, registered and funded prosumers, time control.
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   createPublicClient,
   createTestClient,
@@ -16,7 +18,7 @@ import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi
 import { ANVIL_KEYS, startAnvil, type Anvil } from '../src/anvil.js';
 import { makeChain } from '../src/chain.js';
 import { loadConfig, type KeeperConfig } from '../src/config.js';
-import { deploy, deploymentPath, type Deployment } from '../src/deploy.js';
+import { deploy, type Deployment } from '../src/deploy.js';
 
 export const HOUR = 3600n;
 const MNEMONIC = 'test test test test test test test test test test test junk';
@@ -66,7 +68,9 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
   const testClient = createTestClient({ chain, transport, mode: 'anvil' });
   const admin = privateKeyToAccount(ANVIL_KEYS[0]);
   const keeperAccount = privateKeyToAccount(ANVIL_KEYS[1]);
+  const outDir = await mkdtemp(path.join(tmpdir(), 'fixture-deploy-'));
   const deployment = await deploy({
+    outDir,
     rpcUrl: anvil.url,
     privateKey: ANVIL_KEYS[0],
     windowDuration: Number(HOUR),
@@ -137,7 +141,7 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     },
     async stop() {
       await anvil.stop();
-      await rm(deploymentPath(chainId), { force: true });
+      await rm(outDir, { recursive: true, force: true });
     },
   };
   return fixture;
