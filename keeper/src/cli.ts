@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createKeeperApp } from './app.js';
 import { exportWindows, writeExport } from './export.js';
 import { StartupCheckError } from './keeper.js';
+import { redactText } from './redact.js';
 
 const USAGE = `usage:
   keeper run [--rpc-url URL --chain-id N --market-address 0x.. ...]   the hourly loop (docs/operators.md)
@@ -80,8 +81,8 @@ async function main(argv: string[]): Promise<number> {
     await app.keeper.startupChecks();
   } catch (error) {
     const what = error instanceof StartupCheckError ? 'start-up check failed' : 'start-up failed';
-    app.log.fatal({ err: String(error) }, what);
-    console.error(`keeper: ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    app.log.fatal({ err: error }, what);
+    console.error(`keeper: ${what}: ${redactText(error instanceof Error ? error.message : String(error))}`);
     await app.shutdown(0);
     return 1;
   }
@@ -93,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error);
+    console.error(redactText(error instanceof Error ? (error.stack ?? error.message) : String(error)));
     process.exit(1);
   },
 );

@@ -152,7 +152,7 @@ export class Keeper implements HealthState {
         try {
           now = await this.tick();
         } catch (error) {
-          this.log.error({ err: String(error) }, 'tick failed; will retry after the poll interval');
+          this.log.error({ err: error }, 'tick failed; will retry after the poll interval');
         }
         ticks++;
         if (this.settings.maxTicks !== undefined && ticks >= this.settings.maxTicks) break;
@@ -350,7 +350,7 @@ export class Keeper implements HealthState {
       raw = await this.meters.fetch(windowId, Number(this.duration), contexts);
     } catch (error) {
       this.metrics.actions.inc({ action: 'readings', result: 'failed' });
-      log.error({ err: String(error), source: this.meters.name }, 'meter source failed; will try again next tick');
+      log.error({ err: error, source: this.meters.name }, 'meter source failed; will try again next tick');
       return;
     }
     const { valid, rejected } = validateReadings(raw, contexts, Number(this.duration));

@@ -127,7 +127,7 @@ export class TxSender {
       return { kind: 'mined', receipt };
     } catch (error) {
       if (!(error instanceof DeterministicError)) {
-        this.log.warn({ ...context, nonce, err: String(error) }, 're-syncing nonce after an unclassified error');
+        this.log.warn({ ...context, nonce, err: error }, 're-syncing nonce after an unclassified error');
         await this.syncNonce().catch(() => undefined);
       }
       throw error;
