@@ -47,8 +47,8 @@ export async function createKeeperApp(
     ? (config.privateKey as Hex)
     : await decryptKeystore(config.keystorePath as string, config.keystorePassword ?? '');
   const account = privateKeyToAccount(key);
-  const clients = makeClients(config.rpcUrl, config.chainId, account);
   const metrics = new KeeperMetrics();
+  const clients = makeClients(config, account, metrics);
   const reader = new MarketReader(clients.public, config.marketAddress as Address);
   const sender = new TxSender(clients, config, metrics, log);
   const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);

@@ -2,16 +2,22 @@
 import {
   createPublicClient,
   createWalletClient,
+  custom,
   decodeAbiParameters,
+  fallback,
   http,
   type Account,
   type Address,
   type Chain,
+  type EIP1193RequestFn,
   type PublicClient,
   type WalletClient,
   type Transport,
 } from 'viem';
+import * as knownChains from 'viem/chains';
 import { energyMarketAbi, prosumerRegistryAbi } from './abi.js';
+import type { KeeperMetrics } from './metrics.js';
+import { isRetryableRpcError } from './retry.js';
 
 export const WindowStatus = ['None', 'Open', 'Closing', 'Cleared', 'Settling', 'Settled'] as const;
 export type WindowStatusName = (typeof WindowStatus)[number];
@@ -25,7 +31,11 @@ export interface Clients {
   chain: Chain;
 }
 
+/** viem's definition of the chain (`viem/chains`), or a plain one when viem does not know the id. */
 export function makeChain(chainId: number, rpcUrl: string): Chain {
+  const all: readonly Chain[] = Object.values(knownChains);
+  const known = all.find((c) => c.id === chainId);
+  if (known) return known;
   return {
     id: chainId,
     name: `chain-${chainId}`,
@@ -34,10 +44,57 @@ export function makeChain(chainId: number, rpcUrl: string): Chain {
   };
 }
 
-/** Clients without transport-level retries: the keeper's p-retry layer owns retries. */
-export function makeClients(rpcUrl: string, chainId: number, account: Account): Clients {
-  const chain = makeChain(chainId, rpcUrl);
-  const transport = http(rpcUrl, { retryCount: 0, timeout: 10_000, batch: { batchSize: 200, wait: 0 } });
+export interface RpcSettings {
+  /** One or more endpoints; several are used through viem's `fallback` transport, in order. */
+  rpcUrls: readonly string[];
+  chainId: number;
+  /** Retries of a retryable failure (HTTP 408/429/5xx, JSON-RPC -32005/-32603/-32007, network). */
+  rpcRetryCount: number;
+  /** Base of the exponential backoff; a Retry-After header wins. */
+  rpcRetryDelayMs: number;
+  rpcTimeoutMs: number;
+}
+
+/**
+ * One endpoint: viem's http transport for single attempts, wrapped in a transport whose request viem retries
+ * (`retryCount`, `retryDelay`, Retry-After; viem's own rules of what is retryable). Each retryable failure is
+ * counted in `keeper_rpc_retries_total`. The keeper does not retry RPC calls itself.
+ */
+function endpoint(url: string, settings: RpcSettings, metrics?: KeeperMetrics): Transport {
+  const once = http(url, { retryCount: 0, timeout: settings.rpcTimeoutMs, batch: { batchSize: 200, wait: 0 } });
+  return (params) => {
+    const inner = once({ ...params, retryCount: 0 });
+    const request: EIP1193RequestFn = async (args, options) => {
+      try {
+        return await inner.request(args, options);
+      } catch (error) {
+        if (isRetryableRpcError(error)) metrics?.rpcRetries.inc();
+        throw error;
+      }
+    };
+    return custom({ request }, { key: 'http', name: 'HTTP JSON-RPC', retryCount: settings.rpcRetryCount, retryDelay: settings.rpcRetryDelayMs })(params);
+  };
+}
+
+/** The transport over RPC_URL(S): one endpoint, or viem's `fallback` over several (in order). */
+export function makeTransport(settings: RpcSettings, metrics?: KeeperMetrics): { chain: Chain; transport: Transport } {
+  const [first, ...rest] = settings.rpcUrls;
+  if (first === undefined) throw new Error('no RPC URL');
+  const chain = makeChain(settings.chainId, first);
+  const transport =
+    rest.length === 0 ? endpoint(first, settings, metrics) : fallback([first, ...rest].map((u) => endpoint(u, settings, metrics)), { retryCount: 0 });
+  return { chain, transport };
+}
+
+/** A read-only client (keeper export). */
+export function makePublicClient(settings: RpcSettings, metrics?: KeeperMetrics): PublicClient<Transport, Chain> {
+  const { chain, transport } = makeTransport(settings, metrics);
+  return createPublicClient({ chain, transport });
+}
+
+/** Public and wallet clients over RPC_URL(S), retries owned by the transport. */
+export function makeClients(settings: RpcSettings, account: Account, metrics?: KeeperMetrics): Clients {
+  const { chain, transport } = makeTransport(settings, metrics);
   return {
     public: createPublicClient({ chain, transport }),
     wallet: createWalletClient({ chain, transport, account }),

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // keeper run [--flags]: the hourly loop. See docs/operators.md.
 import { parseArgs } from 'node:util';
-import { createPublicClient, http, type PublicClient } from 'viem';
+import type { PublicClient } from 'viem';
 import { z } from 'zod';
-import { makeChain } from './chain.js';
+import { makePublicClient } from './chain.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createKeeperApp } from './app.js';
 import { exportWindows, writeExport } from './export.js';
@@ -45,7 +45,7 @@ async function exportCommand(args: string[]): Promise<number> {
     return 2;
   }
   const c = parsed.data;
-  const client = createPublicClient({ chain: makeChain(c.chainId, c.rpcUrl), transport: http(c.rpcUrl, { retryCount: 0 }) });
+  const client = makePublicClient({ rpcUrls: [c.rpcUrl], chainId: c.chainId, rpcRetryCount: 3, rpcRetryDelayMs: 250, rpcTimeoutMs: 10_000 });
   const file = await exportWindows(client as PublicClient, c.marketAddress as `0x${string}`, c.from, c.to, { fromBlock: c.startBlock });
   await writeExport(c.out, file);
   const events = file.windows.reduce((n, w) => n + w.events.length, 0);

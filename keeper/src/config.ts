@@ -8,7 +8,15 @@ const positiveInt = z.coerce.number().int().positive();
 
 export const configSchema = z
   .object({
-    rpcUrl: z.url(),
+    rpcUrl: z.url().optional(),
+    rpcUrls: z
+      .string()
+      .transform((v) => v.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+      .pipe(z.array(z.url()).min(1, 'give at least one URL'))
+      .optional(),
+    rpcRetryCount: z.coerce.number().int().min(0).max(10).default(3),
+    rpcRetryDelayMs: positiveInt.default(250),
+    rpcTimeoutMs: positiveInt.default(10_000),
     chainId: positiveInt,
     marketAddress: address,
     startBlock: z.coerce.bigint().nonnegative().default(0n),
@@ -47,6 +55,10 @@ export const configSchema = z
     relayRateLimit: positiveInt.default(30),
     relayCloseMarginS: z.coerce.number().int().min(0).default(30),
   })
+  .refine((c) => c.rpcUrl !== undefined || c.rpcUrls !== undefined, {
+    message: 'set RPC_URL or RPC_URLS',
+    path: ['rpcUrl'],
+  })
   .refine((c) => c.privateKey !== undefined || c.keystorePath !== undefined, {
     message: 'set PRIVATE_KEY or KEYSTORE_PATH (with KEYSTORE_PASSWORD)',
     path: ['privateKey'],
@@ -62,6 +74,11 @@ export const configSchema = z
   .refine((c) => !(c.relayer && c.dryRun), {
     message: 'RELAYER=true cannot run with DRY_RUN=true (nothing accepted could ever be placed)',
     path: ['relayer'],
+  })
+  // RPC_URLS wins; rpcUrl is the first endpoint (the one tools and logs name).
+  .transform((c) => {
+    const rpcUrls = c.rpcUrls ?? [c.rpcUrl as string];
+    return { ...c, rpcUrls, rpcUrl: rpcUrls[0] as string };
   });
 
 export type KeeperConfig = z.infer<typeof configSchema>;
@@ -69,6 +86,10 @@ export type KeeperConfig = z.infer<typeof configSchema>;
 /** Environment variable for each config key; the CLI flag is the key in kebab-case. */
 export const envNames: Record<keyof z.input<typeof configSchema>, string> = {
   rpcUrl: 'RPC_URL',
+  rpcUrls: 'RPC_URLS',
+  rpcRetryCount: 'RPC_RETRY_COUNT',
+  rpcRetryDelayMs: 'RPC_RETRY_DELAY_MS',
+  rpcTimeoutMs: 'RPC_TIMEOUT_MS',
   chainId: 'CHAIN_ID',
   marketAddress: 'MARKET_ADDRESS',
   startBlock: 'START_BLOCK',

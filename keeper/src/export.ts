@@ -11,7 +11,6 @@ import {
   type PublicClient,
 } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
-import { withRetry } from './retry.js';
 
 export const EXPORT_FORMAT = 'p2p-energy-market/export@1';
 
@@ -97,15 +96,15 @@ export async function exportWindows(
   options: { fromBlock?: bigint; chunkBlocks?: bigint } = {},
 ): Promise<ExportFile> {
   const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = [], blockNumber?: bigint) =>
-    withRetry(() => client.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, blockNumber } as never)) as Promise<T>;
+    client.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, blockNumber } as never) as Promise<T>;
   const [token, registry, windowDuration, settlementGrace] = await Promise.all([
     read<Address>(market, energyMarketAbi, 'token'),
     read<Address>(market, energyMarketAbi, 'registry'),
     read<bigint>(market, energyMarketAbi, 'windowDuration'),
     read<bigint>(market, energyMarketAbi, 'settlementGrace'),
   ]);
-  const head = await withRetry(() => client.getBlockNumber());
-  const chainId = await withRetry(() => client.getChainId());
+  const head = await client.getBlockNumber();
+  const chainId = await client.getChainId();
   const chunk = options.chunkBlocks ?? 10_000n;
   const raw: Log[] = [];
   for (let from = options.fromBlock ?? 0n; from <= head; from += chunk) {

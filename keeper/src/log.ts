@@ -33,14 +33,15 @@ export function createLogger(level: KeeperConfig['logLevel'], chainId: number, d
   return destination ? pino(options, destination) : pino(options);
 }
 
-const URL_KEYS = new Set<string>(['rpcUrl', 'meterHttpUrl']);
+const URL_KEYS = new Set<string>(['rpcUrl', 'rpcUrls', 'meterHttpUrl']);
+const redactValue = (key: string, v: unknown): unknown => {
+  if (typeof v === 'bigint') return v.toString();
+  if (!URL_KEYS.has(key)) return v;
+  if (typeof v === 'string') return redactUrl(v);
+  return Array.isArray(v) ? v.map((u) => (typeof u === 'string' ? redactUrl(u) : u)) : v;
+};
 
 export function redactConfig(config: KeeperConfig): Record<string, unknown> {
   const { privateKey: _key, keystorePassword: _password, ...rest } = config;
-  return Object.fromEntries(
-    Object.entries(rest).map(([k, v]) => [
-      k,
-      typeof v === 'bigint' ? v.toString() : typeof v === 'string' && URL_KEYS.has(k) ? redactUrl(v) : v,
-    ]),
-  );
+  return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, redactValue(k, v)]));
 }

@@ -78,6 +78,11 @@ export class KeeperMetrics {
     help: 'Readings of traders without any registered asset, validated against their own traded energy.',
     registers: [this.registry],
   });
+  readonly rpcRetries = new Counter({
+    name: 'keeper_rpc_retries_total',
+    help: 'RPC requests that failed with a retryable error (rate limit, internal error, 5xx, network); the transport retries them up to RPC_RETRY_COUNT times.',
+    registers: [this.registry],
+  });
   readonly lastTick = new Gauge({
     name: 'keeper_last_tick_timestamp_seconds',
     help: 'Unix time the main loop last completed a tick.',

@@ -3,6 +3,7 @@
 import {
   BaseError,
   ContractFunctionRevertedError,
+  TransactionReceiptNotFoundError,
   type Abi,
   type Address,
   type Hash,
@@ -13,7 +14,6 @@ import {
 import type { Clients } from './chain.js';
 import type { Logger } from './log.js';
 import type { Action, KeeperMetrics } from './metrics.js';
-import { isTransient, withRetry } from './retry.js';
 
 export interface SenderOptions {
   confirmations: number;
@@ -76,9 +76,7 @@ export class TxSender {
   }
 
   async syncNonce(): Promise<number> {
-    this.nonce = await withRetry(() =>
-      this.clients.public.getTransactionCount({ address: this.address, blockTag: 'pending' }),
-    );
+    this.nonce = await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'pending' });
     return this.nonce;
   }
 
@@ -94,15 +92,13 @@ export class TxSender {
     const context = { action: request.action, windowId: request.windowId?.toString() };
     let gas: bigint;
     try {
-      gas = await withRetry(() =>
-        this.clients.public.estimateContractGas({
+      gas = await this.clients.public.estimateContractGas({
           account: this.clients.account,
           address: request.address,
           abi: request.abi,
           functionName: request.functionName,
           args: request.args,
-        } as never),
-      );
+        } as never);
     } catch (error) {
       throw this.classify(error, 'simulation');
     }
@@ -113,7 +109,7 @@ export class TxSender {
     if (this.nonce === undefined) await this.syncNonce();
     const nonce = this.nonce as number;
     // 20 % headroom, but never more than a block holds (the node would refuse the transaction).
-    const blockGasLimit = (await withRetry(() => this.clients.public.getBlock({ blockTag: 'latest' }))).gasLimit;
+    const blockGasLimit = (await this.clients.public.getBlock({ blockTag: 'latest' })).gasLimit;
     const withHeadroom = gas + gas / 5n;
     const gasLimit = withHeadroom > blockGasLimit && gas <= blockGasLimit ? blockGasLimit : withHeadroom;
     try {
@@ -143,7 +139,7 @@ export class TxSender {
     nonce: number,
     context: Record<string, unknown>,
   ): Promise<TransactionReceipt> {
-    const fees = await withRetry(() => this.clients.public.estimateFeesPerGas());
+    const fees = await this.clients.public.estimateFeesPerGas();
     let maxFeePerGas = fees.maxFeePerGas < this.options.maxFeePerGasWei ? fees.maxFeePerGas : this.options.maxFeePerGasWei;
     let maxPriorityFeePerGas = fees.maxPriorityFeePerGas < maxFeePerGas ? fees.maxPriorityFeePerGas : maxFeePerGas;
     const hashes: Hash[] = [];
@@ -185,9 +181,7 @@ export class TxSender {
     earlier: Hash[],
   ): Promise<Hash | undefined> {
     try {
-      return await withRetry(() =>
-        this.clients.wallet.sendTransaction({ to, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, chain: this.clients.chain }),
-      );
+      return await this.clients.wallet.sendTransaction({ to, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, chain: this.clients.chain });
     } catch (error) {
       const text = String((error as Error).message ?? error);
       if (earlier.length > 0 && /nonce too low|already known|replacement/i.test(text)) return undefined;
@@ -204,8 +198,8 @@ export class TxSender {
         try {
           return await this.clients.public.getTransactionReceipt({ hash });
         } catch (error) {
-          if (isTransient(error)) break;
-          // not mined yet
+          // not mined yet; an RPC failure (already retried by the transport): look again after the poll interval
+          if (!(error instanceof TransactionReceiptNotFoundError)) break;
         }
       }
       await new Promise((r) => setTimeout(r, pollMs));
@@ -218,7 +212,7 @@ export class TxSender {
     const target = receipt.blockNumber + BigInt(this.options.confirmations - 1);
     const pollMs = this.options.pollMs ?? 250;
     for (;;) {
-      const head = await withRetry(() => this.clients.public.getBlockNumber());
+      const head = await this.clients.public.getBlockNumber();
       if (head >= target) return;
       await new Promise((r) => setTimeout(r, pollMs));
     }

@@ -76,7 +76,7 @@ describe('batch sizes and failing windows', () => {
     const w0 = f.start;
     const metrics = new KeeperMetrics();
     const log = createLogger('silent', config.chainId);
-    const clients = makeClients(config.rpcUrl, config.chainId, privateKeyToAccount(ANVIL_KEYS[1]));
+    const clients = makeClients(config, privateKeyToAccount(ANVIL_KEYS[1]));
     const reader = new MarketReader(clients.public, f.deployment.market);
     /** Settling w0 always reverts (as if one of its trades could never be settled). */
     class FailingSender extends TxSender {
