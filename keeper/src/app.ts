@@ -52,6 +52,7 @@ export async function createKeeperApp(
   const reader = new MarketReader(clients.public, config.marketAddress as Address);
   const sender = new TxSender(clients, config, metrics, log);
   const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);
+  sender.onProgress = () => keeper.noteProgress();
   log.info({ config: redactConfig(config), signer: account.address }, 'keeper configured');
   const server = options.serve === false ? undefined : await startMetricsServer(metrics, keeper, config.metricsPort, config.metricsHost);
   let loop: Promise<void> | undefined;

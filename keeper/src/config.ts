@@ -57,6 +57,7 @@ export const configFields = {
   relayRateLimit: positiveInt.default(30),
   relayCloseMarginS: z.coerce.number().int().min(0).default(30),
   shutdownGraceMs: z.coerce.number().int().min(0).default(25_000),
+  readyProgressMs: positiveInt.default(75_000),
 };
 
 export type ConfigKey = keyof typeof configFields;
@@ -146,6 +147,11 @@ export const optionSpecs = {
   relayRateLimit: { env: 'RELAY_RATE_LIMIT', arg: 'n', help: 'requests a minute per prosumer address (429 RATE_LIMITED)' },
   relayCloseMarginS: { env: 'RELAY_CLOSE_MARGIN_S', arg: 's', help: 'refuse (WINDOW_CLOSING) when ordering ends within the interval + this' },
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', arg: 'ms', help: "on SIGTERM, how long the in-flight action may finish (below Kubernetes' 30 s)" },
+  readyProgressMs: {
+    env: 'READY_PROGRESS_MS',
+    arg: 'ms',
+    help: '/readyz fails when no RPC read, sent or confirmed transaction completed within this time',
+  },
 } as const satisfies Record<ConfigKey, OptionSpec>;
 
 /** Environment variable for each config key. */

@@ -25,6 +25,7 @@ export type KeeperSettings = Pick<
   | 'dryRun'
   | 'maxTicks'
 > &
+  Partial<Pick<KeeperConfig, 'readyProgressMs'>> &
   Partial<Pick<KeeperConfig, 'startBlock'>>;
 
 export class StartupCheckError extends Error {
@@ -79,7 +80,8 @@ export class Keeper implements HealthState {
   private stopping = false;
   private looping = false;
   private checksPassed = false;
-  private lastTickMs = 0;
+  /** When the keeper last made progress: an RPC read, a sent or confirmed transaction, a finished step. */
+  private lastProgressMs = 0;
   private wake: (() => void) | undefined;
   private duration = 0n;
   private registry: Address | undefined;
@@ -124,15 +126,24 @@ export class Keeper implements HealthState {
     }
     await this.sender.syncNonce();
     this.checksPassed = true;
+    this.noteProgress();
     this.log.info({ signer, market: this.settings.marketAddress, windowDuration: Number(this.duration) }, 'start-up checks passed');
   }
 
-  alive(): boolean {
-    return this.looping && !this.stopping;
+  /** Progress: `/readyz` needs some within READY_PROGRESS_MS (one tick of a big window takes minutes). */
+  noteProgress(): void {
+    this.lastProgressMs = Date.now();
   }
 
+  /** Alive unless stopped: true during the start-up checks, so that a liveness probe cannot kill a slow start. */
+  alive(): boolean {
+    return !this.stopping;
+  }
+
+  /** Start-up checks passed, progress within the bound, and the RPC answers now. */
   async ready(): Promise<boolean> {
-    if (!this.checksPassed || Date.now() - this.lastTickMs > 3 * this.settings.pollIntervalMs + 30_000) return false;
+    const bound = this.settings.readyProgressMs ?? 75_000;
+    if (!this.checksPassed || Date.now() - this.lastProgressMs > bound) return false;
     try {
       await this.clients.public.getBlockNumber({ cacheTime: 0 });
       return true;
@@ -177,6 +188,7 @@ export class Keeper implements HealthState {
     if (this.duration === 0n) this.duration = await this.reader.windowDuration();
     if (!this.registry) this.registry = await this.reader.registry();
     const now = (await this.clients.public.getBlock({ blockTag: 'latest' })).timestamp;
+    this.noteProgress();
     const d = this.duration;
     const current = now - (now % d);
     const state: TickState = { now, readingsAttempted: new Set(), skipped: new Set(), stillDue: [] };
@@ -190,8 +202,8 @@ export class Keeper implements HealthState {
     this.metrics.overdue.set(oldest === undefined ? 0 : Math.max(0, Number(now - oldest)));
     const balance = await this.clients.public.getBalance({ address: this.sender.address }).catch(() => undefined);
     if (balance !== undefined) this.metrics.balance.set(Number(balance));
-    this.lastTickMs = Date.now();
-    this.metrics.lastTick.set(Math.floor(this.lastTickMs / 1000));
+    this.noteProgress();
+    this.metrics.lastTick.set(Math.floor(Date.now() / 1000));
     return now;
   }
 
@@ -210,6 +222,7 @@ export class Keeper implements HealthState {
     const d = this.duration;
     if (this.stopping || state.skipped.has(windowId)) return;
     let window = await this.reader.window(windowId);
+    this.noteProgress();
     if (window.status === 'Open' || window.status === 'Closing') {
       if (state.now < windowId + d) return;
       if ((await this.runSteps('close', windowId, windowId + d, state)) !== 'done') return;

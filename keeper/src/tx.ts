@@ -63,6 +63,8 @@ export class TxSender {
   private queue: Promise<unknown> = Promise.resolve();
   /** Hashes of the transaction in flight (for a clean shutdown). */
   inFlight: Hash[] = [];
+  /** Called on progress: a transaction sent, a receipt poll answered, a transaction confirmed (readiness). */
+  onProgress: () => void = () => undefined;
 
   constructor(
     private readonly clients: Clients,
@@ -148,6 +150,7 @@ export class TxSender {
       if (hash) {
         hashes.push(hash);
         this.inFlight = [...hashes];
+        this.onProgress();
         if (attempt === 0) this.metrics.txSent.inc();
         else this.metrics.txReplaced.inc();
         this.log.info({ ...context, txHash: hash, nonce, attempt, maxFeePerGas: maxFeePerGas.toString() }, attempt === 0 ? 'sent' : 'replaced');
@@ -196,8 +199,11 @@ export class TxSender {
     while (Date.now() < deadline) {
       for (const hash of hashes) {
         try {
-          return await this.clients.public.getTransactionReceipt({ hash });
+          const receipt = await this.clients.public.getTransactionReceipt({ hash });
+          this.onProgress();
+          return receipt;
         } catch (error) {
+          if (error instanceof TransactionReceiptNotFoundError) this.onProgress(); // the node answered
           // not mined yet; an RPC failure (already retried by the transport): look again after the poll interval
           if (!(error instanceof TransactionReceiptNotFoundError)) break;
         }
