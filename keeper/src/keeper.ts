@@ -124,7 +124,8 @@ export class Keeper implements HealthState {
     if (!this.settings.dryRun && balance < this.settings.minBalanceWei) {
       throw new StartupCheckError(`signer ${signer} balance ${balance} wei is below MIN_BALANCE_WEI=${this.settings.minBalanceWei}`);
     }
-    await this.sender.syncNonce();
+    if (this.settings.dryRun) await this.sender.syncNonce();
+    else await this.sender.recoverStuckNonces();
     this.checksPassed = true;
     this.noteProgress();
     this.log.info({ signer, market: this.settings.marketAddress, windowDuration: Number(this.duration) }, 'start-up checks passed');

@@ -82,6 +82,68 @@ export class TxSender {
     return this.nonce;
   }
 
+  /**
+   * At start-up: a transaction an earlier run left in the mempool (pending nonce above the latest) would hold
+   * every new one behind it. Each such nonce is taken over by a 0-value transfer to the signer itself at
+   * that nonce, fees raised until the node accepts the replacement, then the nonce is synced.
+   */
+  async recoverStuckNonces(): Promise<number> {
+    const latest = await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'latest' });
+    const pending = await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'pending' });
+    if (pending > latest) {
+      this.log.warn({ latest, pending }, 'transactions of an earlier run are stuck in the mempool; replacing them');
+      for (let nonce = latest; nonce < pending; nonce++) await this.replaceStuck(nonce);
+    }
+    return this.syncNonce();
+  }
+
+  private async replaceStuck(nonce: number): Promise<void> {
+    const fees = await this.clients.public.estimateFeesPerGas();
+    const cap = this.options.maxFeePerGasWei;
+    let maxFeePerGas = fees.maxFeePerGas < cap ? fees.maxFeePerGas : cap;
+    let maxPriorityFeePerGas = fees.maxPriorityFeePerGas < maxFeePerGas ? fees.maxPriorityFeePerGas : maxFeePerGas;
+    const pollMs = this.options.pollMs ?? 250;
+    const used = async () => (await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'latest' })) > nonce;
+    for (let attempt = 0; attempt <= this.options.maxReplacements; attempt++) {
+      let sent = false;
+      try {
+        const hash = await this.clients.wallet.sendTransaction({
+          to: this.address,
+          value: 0n,
+          gas: 21_000n,
+          nonce,
+          maxFeePerGas,
+          maxPriorityFeePerGas,
+          chain: this.clients.chain,
+        });
+        sent = true;
+        this.inFlight = [hash];
+        this.metrics.txReplaced.inc();
+        this.log.info({ nonce, txHash: hash, maxFeePerGas: maxFeePerGas.toString(), attempt }, 'stuck nonce: replacement sent');
+      } catch (error) {
+        const text = String((error as Error).message ?? error);
+        if (/nonce too low/i.test(text)) return; // mined meanwhile
+        if (!/underpriced|replacement|already known|fee too low/i.test(text)) throw error;
+      }
+      if (sent) {
+        const deadline = Date.now() + this.options.txTimeoutMs;
+        while (Date.now() < deadline) {
+          if (await used()) {
+            this.inFlight = [];
+            return;
+          }
+          await new Promise((r) => setTimeout(r, pollMs));
+        }
+      }
+      const nextMax = bump(maxFeePerGas, this.options.feeBumpPercent);
+      if (nextMax > cap) break;
+      maxFeePerGas = nextMax;
+      maxPriorityFeePerGas = bump(maxPriorityFeePerGas, this.options.feeBumpPercent);
+    }
+    if (await used()) return;
+    throw new Error(`nonce ${nonce} is still stuck after ${this.options.maxReplacements + 1} replacements (fee cap ${cap} wei)`);
+  }
+
   /** Simulates, then (unless dry-run) sends and waits for `confirmations`. Reverts throw DeterministicError. */
   send(request: WriteRequest): Promise<SendResult> {
     const run = this.queue.then(() => this.sendNow(request));
