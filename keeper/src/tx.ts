@@ -209,18 +209,22 @@ export class TxSender {
     const hashes: Hash[] = [];
     for (let attempt = 0; ; attempt++) {
       const hash = await this.broadcast(request.address, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, hashes);
-      if (hash) {
+      if (hash && !hashes.includes(hash)) {
         hashes.push(hash);
         this.inFlight = [...hashes];
         this.onProgress();
         if (attempt === 0) this.metrics.txSent.inc();
         else this.metrics.txReplaced.inc();
-        this.log.info({ ...context, txHash: hash, nonce, attempt, maxFeePerGas: maxFeePerGas.toString() }, attempt === 0 ? 'sent' : 'replaced');
+        const message = attempt === 0 ? 'sent' : 'replaced';
+        this.log.info({ ...context, txHash: hash, nonce, attempt, maxFeePerGas: maxFeePerGas.toString() }, message);
       }
       const receipt = await this.waitForAny(hashes, this.options.txTimeoutMs);
       if (receipt) {
-        await this.waitForConfirmations(receipt);
-        return receipt;
+        const confirmed = await this.waitForConfirmations(receipt);
+        if (confirmed) return confirmed;
+        // Reorged out before reaching the depth: broadcast the same transaction again (same nonce and fees).
+        this.log.warn({ ...context, txHash: receipt.transactionHash, nonce }, 'receipt gone after a reorg; sending again');
+        continue;
       }
       if (attempt >= this.options.maxReplacements) {
         throw new Error(`no receipt for nonce ${nonce} after ${attempt + 1} attempts`);
@@ -275,13 +279,30 @@ export class TxSender {
     return undefined;
   }
 
-  private async waitForConfirmations(receipt: TransactionReceipt): Promise<void> {
-    if (this.options.confirmations <= 1) return;
-    const target = receipt.blockNumber + BigInt(this.options.confirmations - 1);
+  /**
+   * `waitForTransactionReceipt({ confirmations })` semantics: waits until the receipt's block is
+   * `confirmations` deep, then reads the receipt again; a receipt that moved to another block (a reorg that
+   * re-included the transaction) is followed, one that is gone returns undefined.
+   */
+  private async waitForConfirmations(first: TransactionReceipt): Promise<TransactionReceipt | undefined> {
+    if (this.options.confirmations <= 1) return first;
     const pollMs = this.options.pollMs ?? 250;
+    let receipt = first;
     for (;;) {
-      const head = await this.clients.public.getBlockNumber();
-      if (head >= target) return;
+      const head = await this.clients.public.getBlockNumber({ cacheTime: 0 });
+      if (head >= receipt.blockNumber + BigInt(this.options.confirmations - 1)) {
+        let now: TransactionReceipt;
+        try {
+          now = await this.clients.public.getTransactionReceipt({ hash: receipt.transactionHash });
+        } catch (error) {
+          if (error instanceof TransactionReceiptNotFoundError) return undefined;
+          throw error;
+        }
+        this.onProgress();
+        if (now.blockHash === receipt.blockHash) return now;
+        receipt = now; // re-included elsewhere: count the depth from its new block
+        continue;
+      }
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
