@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPublicClient, encodeFunctionData, http, maxUint256, numberToHex, type Address, type Hex } from 'viem';
+import { createPublicClient, encodeFunctionData, type EncodeFunctionDataParameters, http, maxUint256, numberToHex, type Address, type Hex } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
 import { ANVIL_KEYS, startAnvil } from '../src/anvil.js';
 import { MarketReader, makeChain } from '../src/chain.js';
@@ -79,28 +79,32 @@ async function main() {
       outDir,
     });
     const client = createPublicClient({ chain: makeChain(chainId, anvil.url), transport: http(anvil.url) });
-    const reader = new MarketReader(client as never, d.market);
+    const reader = new MarketReader(client, d.market);
     const setup = Date.now();
     const buyers = Array.from({ length: PAIRS }, (_, i) => address(i));
     const sellers = Array.from({ length: PAIRS }, (_, i) => address(PAIRS + i));
-    const call = (to: Address, abi: readonly unknown[], functionName: string, args: unknown[]) => ({ to, data: encodeFunctionData({ abi, functionName, args } as never) as Hex });
+    /** A typed call: `encode` is encodeFunctionData with the ABI, so a wrong function or args is a tsc error. */
+    const call = (to: Address, data: Hex) => ({ to, data });
+    const market = (p: EncodeFunctionDataParameters<typeof energyMarketAbi>) => encodeFunctionData(p);
+    const registry = (p: EncodeFunctionDataParameters<typeof prosumerRegistryAbi>) => encodeFunctionData(p);
+    const token = (p: EncodeFunctionDataParameters<typeof energyTokenAbi>) => encodeFunctionData(p);
 
-    await bulk(anvil.url, [{ from: admin, ...call(d.market, energyMarketAbi, 'openWindow', []) }]);
-    await bulk(anvil.url, [...buyers, ...sellers].map((a, i) => ({ from: admin, ...call(d.registry, prosumerRegistryAbi, 'register', [a, BigInt(i + 1)]) })));
+    await bulk(anvil.url, [{ from: admin, ...call(d.market, market({ abi: energyMarketAbi, functionName: 'openWindow' })) }]);
+    await bulk(anvil.url, [...buyers, ...sellers].map((a, i) => ({ from: admin, ...call(d.registry, registry({ abi: prosumerRegistryAbi, functionName: 'register', args: [a, BigInt(i + 1)] })) })));
     await bulk(anvil.url, [
-      ...sellers.map((a) => ({ from: admin, ...call(d.registry, prosumerRegistryAbi, 'addPvSystem', [a, 5000n]) })),
-      ...buyers.map((a) => ({ from: admin, ...call(d.token, energyTokenAbi, 'mint', [a, 1000n * TOKEN]) })),
-      ...sellers.map((a) => ({ from: admin, ...call(d.token, energyTokenAbi, 'mint', [a, TOKEN]) })),
-      ...buyers.map((a) => ({ from: a, ...call(d.token, energyTokenAbi, 'approve', [d.market, maxUint256]) })),
+      ...sellers.map((a) => ({ from: admin, ...call(d.registry, registry({ abi: prosumerRegistryAbi, functionName: 'addPvSystem', args: [a, 5000n] })) })),
+      ...buyers.map((a) => ({ from: admin, ...call(d.token, token({ abi: energyTokenAbi, functionName: 'mint', args: [a, 1000n * TOKEN] })) })),
+      ...sellers.map((a) => ({ from: admin, ...call(d.token, token({ abi: energyTokenAbi, functionName: 'mint', args: [a, TOKEN] })) })),
+      ...buyers.map((a) => ({ from: a, ...call(d.token, token({ abi: energyTokenAbi, functionName: 'approve', args: [d.market, maxUint256] })) })),
     ]);
     // Best price first, a block at a time; every order's hint is the last order of its side in the block
     // before (walks stay within one block, whatever order anvil mines a block's transactions in).
-    const hint = (side: Address[], i: number) => (i < ORDERS_PER_BLOCK ? ZERO : side[i - (i % ORDERS_PER_BLOCK) - 1]);
+    const hint = (side: Address[], i: number): Address => (i < ORDERS_PER_BLOCK ? ZERO : (side[i - (i % ORDERS_PER_BLOCK) - 1] ?? ZERO));
     for (let start = 0; start < PAIRS; start += ORDERS_PER_BLOCK) {
       const range = Array.from({ length: Math.min(ORDERS_PER_BLOCK, PAIRS - start) }, (_, k) => start + k);
       await bulk(anvil.url, [
-        ...range.map((i) => ({ from: buyers[i]!, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 0, ENERGY, 100n * TOKEN - BigInt(i) * 10n ** 15n, hint(buyers, i)]) })),
-        ...range.map((i) => ({ from: sellers[i]!, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 1, ENERGY, 10n * TOKEN + BigInt(i) * 10n ** 15n, hint(sellers, i)]) })),
+        ...range.map((i) => ({ from: buyers[i]!, ...call(d.market, market({ abi: energyMarketAbi, functionName: 'placeOrder', args: [w0, 0, ENERGY, 100n * TOKEN - BigInt(i) * 10n ** 15n, hint(buyers, i)] })) })),
+        ...range.map((i) => ({ from: sellers[i]!, ...call(d.market, market({ abi: energyMarketAbi, functionName: 'placeOrder', args: [w0, 1, ENERGY, 10n * TOKEN + BigInt(i) * 10n ** 15n, hint(sellers, i)] })) })),
       ]);
     }
     const book = await reader.window(w0);

@@ -5,6 +5,7 @@ import {
   custom,
   decodeAbiParameters,
   fallback,
+  getContract,
   http,
   type Account,
   type Address,
@@ -122,67 +123,62 @@ export interface WindowState {
   settledCount: bigint;
 }
 
+/** The market's typed contract instance: a function or argument that is not in the ABI is a tsc error. */
+function marketContract(client: PublicClient<Transport, Chain>, market: Address) {
+  return getContract({ address: market, abi: energyMarketAbi, client });
+}
+
 export class MarketReader {
+  private readonly contract: ReturnType<typeof marketContract>;
+
   constructor(
     readonly client: PublicClient<Transport, Chain>,
     readonly market: Address,
-  ) {}
-
-  private read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
-    return this.client.readContract({
-      address: this.market,
-      abi: energyMarketAbi,
-      functionName: functionName as never,
-      args: args as never,
-    }) as Promise<T>;
+  ) {
+    this.contract = marketContract(client, market);
   }
 
   async window(windowId: bigint): Promise<WindowState> {
-    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await this.read<
-      readonly [number, bigint, bigint, bigint, bigint, bigint]
-    >('getWindow', [windowId]);
+    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await this.contract.read.getWindow([windowId]);
     return { status: WindowStatus[status] ?? 'None', clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
   }
 
   windowDuration(): Promise<bigint> {
-    return this.read('windowDuration');
+    return this.contract.read.windowDuration();
   }
 
   registry(): Promise<Address> {
-    return this.read('registry');
+    return this.contract.read.registry();
   }
 
   settleReadyAt(windowId: bigint): Promise<bigint> {
-    return this.read('settleReadyAt', [windowId]);
+    return this.contract.read.settleReadyAt([windowId]);
   }
 
   async readingProgress(windowId: bigint): Promise<{ traders: bigint; readings: bigint }> {
-    const [traders, readings] = await this.read<readonly [bigint, bigint]>('readingProgress', [windowId]);
+    const [traders, readings] = await this.contract.read.readingProgress([windowId]);
     return { traders, readings };
   }
 
   async reading(windowId: bigint, prosumer: Address): Promise<{ submitted: boolean; importWh: bigint; exportWh: bigint }> {
-    const [submitted, importWh, exportWh] = await this.read<readonly [boolean, bigint, bigint]>('getReading', [windowId, prosumer]);
+    const [submitted, importWh, exportWh] = await this.contract.read.getReading([windowId, prosumer]);
     return { submitted, importWh, exportWh };
   }
 
   async trade(windowId: bigint, index: bigint): Promise<{ buyer: Address; seller: Address; energyWh: bigint; status: number; reason: number }> {
-    const [buyer, seller, energyWh, status, reason] = await this.read<readonly [Address, Address, bigint, number, number]>(
-      'getTrade',
-      [windowId, index],
-    );
+    const [buyer, seller, energyWh, status, reason] = await this.contract.read.getTrade([windowId, index]);
     return { buyer, seller, energyWh, status, reason };
   }
 
   async checkUpkeep(): Promise<{ needed: boolean; action: UpkeepActionName; windowId: bigint; maxSteps: bigint }> {
-    const [needed, data] = await this.read<readonly [boolean, `0x${string}`]>('checkUpkeep', ['0x']);
+    const [needed, data] = await this.contract.read.checkUpkeep(['0x']);
     // performData = abi.encode(UpkeepAction, windowId, maxSteps)
     const [action, windowId, maxSteps] = decodeAbiParameters([{ type: 'uint8' }, { type: 'uint256' }, { type: 'uint256' }], data);
     return { needed, action: UpkeepAction[action] ?? 'None', windowId, maxSteps };
   }
 
   hasRole(role: `0x${string}`, account: Address): Promise<boolean> {
-    return this.read('hasRole', [role, account]);
+    return this.contract.read.hasRole([role, account]);
   }
 
   /** Energy each trader of a window bought and sold (from its trades), in first-appearance order. */
@@ -207,7 +203,7 @@ export class MarketReader {
       address: this.market,
       abi: energyMarketAbi,
       eventName: 'WindowCleared',
-      args: { windowId } as never,
+      args: { windowId },
       fromBlock,
       toBlock: 'latest',
     });
@@ -231,13 +227,13 @@ export class MarketReader {
     account: Address,
     blockNumber?: bigint,
   ): Promise<{ pvPeakW: bigint; batteryPowerW: bigint; batteryCapacityWh: bigint }> {
-    const [pvPeakW, batteryPowerW, batteryCapacityWh] = (await this.client.readContract({
+    const [pvPeakW, batteryPowerW, batteryCapacityWh] = await this.client.readContract({
       address: registry,
       abi: prosumerRegistryAbi,
       functionName: 'assetTotalsOf',
       args: [account],
       ...(blockNumber === undefined ? {} : { blockNumber }),
-    })) as readonly [bigint, bigint, bigint];
+    });
     return { pvPeakW, batteryPowerW, batteryCapacityWh };
   }
 }

@@ -123,15 +123,18 @@ async function main() {
   say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each (the homes get no ether)…`);
   const wait = (hash: Hex) => client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
   let nonce = await client.getTransactionCount({ address: admin.account.address, blockTag: 'pending' });
-  const adminTx = (address: Address, abi: readonly unknown[], functionName: string, args: unknown[], value?: bigint) =>
-    admin.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, nonce: nonce++, value } as never);
+  const registry = { address: d.registry, abi: prosumerRegistryAbi } as const;
   const pending: Hex[] = [];
   for (const [i, m] of members.entries()) {
     const a = m.account.address;
-    pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'register', [a, BigInt(i + 1)]));
-    if (m.pvPeakW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addPvSystem', [a, m.pvPeakW]));
-    if (m.batteryPowerW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addBattery', [a, m.batteryPowerW, m.batteryCapacityWh]));
-    pending.push(await adminTx(d.token, energyTokenAbi, 'mint', [a, 500n * TOKEN]));
+    pending.push(await admin.writeContract({ ...registry, functionName: 'register', args: [a, BigInt(i + 1)], nonce: nonce++ }));
+    if (m.pvPeakW > 0n) pending.push(await admin.writeContract({ ...registry, functionName: 'addPvSystem', args: [a, m.pvPeakW], nonce: nonce++ }));
+    if (m.batteryPowerW > 0n) {
+      const args = [a, m.batteryPowerW, m.batteryCapacityWh] as const;
+      pending.push(await admin.writeContract({ ...registry, functionName: 'addBattery', args, nonce: nonce++ }));
+    }
+    const mint = { address: d.token, abi: energyTokenAbi, functionName: 'mint', args: [a, 500n * TOKEN] } as const;
+    pending.push(await admin.writeContract({ ...mint, nonce: nonce++ }));
   }
   await Promise.all(pending.map(wait));
   for (const m of members) {
@@ -188,7 +191,7 @@ async function main() {
   for (const failed of failedPermits) say(`  a permit failed: ${String(failed.reason).split('\n')[0]}`);
   say(`${members.length - failedPermits.length} permits relayed`);
 
-  const reader = new MarketReader(client as never, d.market);
+  const reader = new MarketReader(client, d.market);
   const ordered: bigint[] = [];
   const placedIn = new Map<bigint, { bids: number; asks: number }>();
   const reported = new Set<bigint>();
@@ -236,7 +239,7 @@ async function main() {
   if (stopping) return;
   console.log('');
   const out = path.join(repoRoot, 'exports', `demo-${chainId}.json`);
-  const file = await exportWindows(client as never, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, { fromBlock: 0n });
+  const file = await exportWindows(client, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, { fromBlock: 0n });
   await writeExport(out, file);
   say(`summary: ${totals.orders} orders, ${totals.trades} trades, ${totals.energyWh} Wh cleared, ${totals.accepted} accepted (${totals.trades ? Math.round((100 * totals.accepted) / totals.trades) : 0} %), ${Number(formatEther(totals.tokens)).toFixed(4)} CET paid`);
   say(`event export: ${path.relative(repoRoot, out)} (replay it: make replay FILE=${path.relative(repoRoot, out)})`);

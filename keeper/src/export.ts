@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import {
   getAddress,
+  getContract,
   parseEventLogs,
   toFunctionSelector,
   type Address,
@@ -95,14 +96,15 @@ export async function exportWindows(
   toWindow: bigint,
   options: { fromBlock?: bigint; chunkBlocks?: bigint } = {},
 ): Promise<ExportFile> {
-  const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = [], blockNumber?: bigint) =>
-    client.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, blockNumber } as never) as Promise<T>;
+  const m = getContract({ address: market, abi: energyMarketAbi, client });
   const [token, registry, windowDuration, settlementGrace] = await Promise.all([
-    read<Address>(market, energyMarketAbi, 'token'),
-    read<Address>(market, energyMarketAbi, 'registry'),
-    read<bigint>(market, energyMarketAbi, 'windowDuration'),
-    read<bigint>(market, energyMarketAbi, 'settlementGrace'),
+    m.read.token(),
+    m.read.registry(),
+    m.read.windowDuration(),
+    m.read.settlementGrace(),
   ]);
+  const registryContract = getContract({ address: registry, abi: prosumerRegistryAbi, client });
+  const tokenContract = getContract({ address: token, abi: energyTokenAbi, client });
   const head = await client.getBlockNumber();
   const chainId = await client.getChainId();
   const chunk = options.chunkBlocks ?? 10_000n;
@@ -145,14 +147,14 @@ export async function exportWindows(
       }
       if (e.name === 'TradeMatched') buyers.add(getAddress(e.args.buyer as string));
     }
-    for (const p of people) w.prosumerIds[p] = (await read<bigint>(registry, prosumerRegistryAbi, 'prosumerIdOf', [p])).toString();
+    for (const p of people) w.prosumerIds[p] = (await registryContract.read.prosumerIdOf([p])).toString();
     const settleBlock = firstSettleBlock.get(windowId);
     if (settleBlock !== undefined) {
       for (const b of buyers) {
         const at = settleBlock - 1n;
         w.fundsAtSettlement[b] = {
-          balance: (await read<bigint>(token, energyTokenAbi, 'balanceOf', [b], at)).toString(),
-          allowance: (await read<bigint>(token, energyTokenAbi, 'allowance', [b, market], at)).toString(),
+          balance: (await tokenContract.read.balanceOf([b], { blockNumber: at })).toString(),
+          allowance: (await tokenContract.read.allowance([b, market], { blockNumber: at })).toString(),
         };
       }
     }

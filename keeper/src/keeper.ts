@@ -1,5 +1,14 @@
 // The keeper loop: the chain decides what is due; the keeper notices, simulates, sends and watches.
-import { keccak256, parseEventLogs, toFunctionSelector, toHex, type Address, type TransactionReceipt } from 'viem';
+import {
+  keccak256,
+  parseEventLogs,
+  toFunctionSelector,
+  toHex,
+  type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type TransactionReceipt,
+} from 'viem';
 import { energyMarketAbi } from './abi.js';
 import { BlockFinder, mapInChunks, type Clients, type MarketReader, type UpkeepActionName, type WindowState } from './chain.js';
 import type { KeeperConfig } from './config.js';
@@ -27,6 +36,8 @@ export type KeeperSettings = Pick<
 > &
   Partial<Pick<KeeperConfig, 'readyProgressMs'>> &
   Partial<Pick<KeeperConfig, 'startBlock'>>;
+
+type MarketWrite = ContractFunctionName<typeof energyMarketAbi, 'nonpayable'>;
 
 export class StartupCheckError extends Error {
   override name = 'StartupCheckError';
@@ -315,7 +326,12 @@ export class Keeper implements HealthState {
   }
 
   /** Sends one transaction; a deterministic failure is logged, counted and returned (not retried). */
-  private async write(action: Action, windowId: bigint, functionName: string, args: readonly unknown[]): Promise<WriteOutcome> {
+  private async write<fn extends MarketWrite>(
+    action: Action,
+    windowId: bigint,
+    functionName: fn,
+    args: ContractFunctionArgs<typeof energyMarketAbi, 'nonpayable', fn>,
+  ): Promise<WriteOutcome> {
     const end = this.metrics.actionDuration.startTimer({ action });
     const log = this.log.child({ action, windowId: windowId.toString() });
     try {

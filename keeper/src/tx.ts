@@ -5,6 +5,8 @@ import {
   ContractFunctionRevertedError,
   TransactionReceiptNotFoundError,
   type Abi,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
   type Address,
   type Hash,
   type Hex,
@@ -26,7 +28,20 @@ export interface SenderOptions {
   pollMs?: number;
 }
 
-export interface WriteRequest {
+type WriteFunction<abi extends Abi> = ContractFunctionName<abi, 'nonpayable' | 'payable'>;
+
+/** A transaction to send, checked against the ABI: a function it does not have, or wrong args, is a tsc error. */
+export interface WriteRequest<abi extends Abi = Abi, fn extends WriteFunction<abi> = WriteFunction<abi>> {
+  action: Action;
+  windowId?: bigint;
+  address: Address;
+  abi: abi;
+  functionName: fn;
+  args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', fn>;
+}
+
+/** The request as the sender handles it once it was type-checked at the call site. */
+interface AnyWrite {
   action: Action;
   windowId?: bigint;
   address: Address;
@@ -145,14 +160,17 @@ export class TxSender {
   }
 
   /** Simulates, then (unless dry-run) sends and waits for `confirmations`. Reverts throw DeterministicError. */
-  send(request: WriteRequest): Promise<SendResult> {
-    const run = this.queue.then(() => this.sendNow(request));
+  send<const abi extends Abi, fn extends WriteFunction<abi>>(request: WriteRequest<abi, fn>): Promise<SendResult> {
+    // Checked against the ABI at the call site; from here on the sender handles any function alike.
+    const args: readonly unknown[] = Array.isArray(request.args) ? request.args : [];
+    const untyped: AnyWrite = { ...request, args };
+    const run = this.queue.then(() => this.sendNow(untyped));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async sendNow(request: WriteRequest): Promise<SendResult> {
-    const data = encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args } as never);
+  private async sendNow(request: AnyWrite): Promise<SendResult> {
+    const data = encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args });
     const context = { action: request.action, windowId: request.windowId?.toString() };
     let gas: bigint;
     try {
@@ -162,7 +180,7 @@ export class TxSender {
           abi: request.abi,
           functionName: request.functionName,
           args: request.args,
-        } as never);
+        });
     } catch (error) {
       throw this.classify(error, 'simulation');
     }
@@ -197,7 +215,7 @@ export class TxSender {
   }
 
   private async broadcastAndWait(
-    request: WriteRequest,
+    request: AnyWrite,
     data: Hex,
     gas: bigint,
     nonce: number,

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createPublicClient, http, keccak256, toHex, type Address } from 'viem';
+import { createPublicClient, getContract, http, keccak256, toHex, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
@@ -48,26 +48,27 @@ describe('script/Deploy.s.sol on a local anvil', () => {
     for (const address of [d.token, d.registry, d.market]) {
       expect((await client.getCode({ address }))?.length ?? 0).toBeGreaterThan(2);
     }
-    const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = []) =>
-      client.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never }) as Promise<T>;
-    expect(await read<Address>(d.market, energyMarketAbi, 'token')).toBe(d.token);
-    expect(await read<Address>(d.market, energyMarketAbi, 'registry')).toBe(d.registry);
-    expect(await read<bigint>(d.market, energyMarketAbi, 'windowDuration')).toBe(900n);
-    expect(await read<bigint>(d.market, energyMarketAbi, 'settlementGrace')).toBe(300n);
+    const market = getContract({ address: d.market, abi: energyMarketAbi, client });
+    const token = getContract({ address: d.token, abi: energyTokenAbi, client });
+    const registry = getContract({ address: d.registry, abi: prosumerRegistryAbi, client });
+    expect(await market.read.token()).toBe(d.token);
+    expect(await market.read.registry()).toBe(d.registry);
+    expect(await market.read.windowDuration()).toBe(900n);
+    expect(await market.read.settlementGrace()).toBe(300n);
 
-    const checks: [Address, readonly unknown[], string][] = [
-      [d.token, energyTokenAbi, 'MINTER_ROLE'],
-      [d.registry, prosumerRegistryAbi, 'REGISTRAR_ROLE'],
-      [d.market, energyMarketAbi, 'ORACLE_ROLE'],
-      [d.market, energyMarketAbi, 'PAUSER_ROLE'],
+    const checks: [{ read: { hasRole: (args: readonly [Hex, Address]) => Promise<boolean> } }, string][] = [
+      [token, 'MINTER_ROLE'],
+      [registry, 'REGISTRAR_ROLE'],
+      [market, 'ORACLE_ROLE'],
+      [market, 'PAUSER_ROLE'],
     ];
-    for (const [address, abi, name] of checks) {
-      expect(await read<boolean>(address, abi, 'hasRole', [role(name), admin])).toBe(true);
-      expect(await read<boolean>(address, abi, 'hasRole', [role(name), deployer])).toBe(false);
-      expect(await read<boolean>(address, abi, 'hasRole', [ADMIN_ROLE, admin])).toBe(true);
-      expect(await read<boolean>(address, abi, 'hasRole', [ADMIN_ROLE, deployer])).toBe(false);
+    for (const [contract, name] of checks) {
+      expect(await contract.read.hasRole([role(name), admin])).toBe(true);
+      expect(await contract.read.hasRole([role(name), deployer])).toBe(false);
+      expect(await contract.read.hasRole([ADMIN_ROLE, admin])).toBe(true);
+      expect(await contract.read.hasRole([ADMIN_ROLE, deployer])).toBe(false);
     }
-    expect(await read<boolean>(d.market, energyMarketAbi, 'hasRole', [role('ORACLE_ROLE'), keeper])).toBe(true);
+    expect(await market.read.hasRole([role('ORACLE_ROLE'), keeper])).toBe(true);
   });
 });
 

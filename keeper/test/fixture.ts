@@ -10,8 +10,12 @@ import {
   maxUint256,
   parseEther,
   type Address,
+  type Chain,
+  type ContractEventName,
   type Hex,
   type PrivateKeyAccount,
+  type PublicClient,
+  type Transport,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
@@ -32,7 +36,7 @@ export interface Fixture {
   anvil: Anvil;
   deployment: Deployment;
   admin: ReturnType<typeof privateKeyToAccount>;
-  publicClient: ReturnType<typeof createPublicClient>;
+  publicClient: PublicClient<Transport, Chain>;
   prosumers: Prosumer[];
   /** First window of the test, an hour boundary. */
   start: bigint;
@@ -78,10 +82,10 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     keeper: keeperAccount.address,
   });
   const adminWallet = createWalletClient({ chain, transport, account: admin });
-  const write = async (wallet: typeof adminWallet, address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[]) => {
-    const hash = await wallet.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never } as never);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
+  /** Waits for a (typed) writeContract's receipt; throws if it reverted. */
+  const confirm = async (what: string, sent: Promise<Hex>) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await sent });
+    if (receipt.status !== 'success') throw new Error(`${what} reverted`);
   };
 
   const prosumers: Prosumer[] = [];
@@ -89,14 +93,19 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     const account = mnemonicToAccount(MNEMONIC, { addressIndex: 100 + i });
     prosumers.push({ account, address: account.address });
     if (!options.gasless) await testClient.setBalance({ address: account.address, value: parseEther('10') });
-    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'register', [account.address, BigInt(i + 1)]);
+    const registry = { address: deployment.registry, abi: prosumerRegistryAbi } as const;
+    await confirm('register', adminWallet.writeContract({ ...registry, functionName: 'register', args: [account.address, BigInt(i + 1)] }));
     const assets = options.assets?.(i) ?? { pvPeakW: 8000n, batteryPowerW: 3000n };
-    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addPvSystem', [account.address, assets.pvPeakW]);
-    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addBattery', [account.address, assets.batteryPowerW, 10_000n]);
-    await write(adminWallet, deployment.token, energyTokenAbi, 'mint', [account.address, options.tokensEach ?? 1000n * 10n ** 18n]);
+    await confirm('addPvSystem', adminWallet.writeContract({ ...registry, functionName: 'addPvSystem', args: [account.address, assets.pvPeakW] }));
+    const battery = [account.address, assets.batteryPowerW, 10_000n] as const;
+    await confirm('addBattery', adminWallet.writeContract({ ...registry, functionName: 'addBattery', args: battery }));
+    const tokens = options.tokensEach ?? 1000n * 10n ** 18n;
+    const mint = { address: deployment.token, abi: energyTokenAbi, functionName: 'mint', args: [account.address, tokens] } as const;
+    await confirm('mint', adminWallet.writeContract(mint));
     if (options.gasless) continue;
     const wallet = createWalletClient({ chain, transport, account });
-    await write(wallet as never, deployment.token, energyTokenAbi, 'approve', [deployment.market, maxUint256]);
+    const approve = { address: deployment.token, abi: energyTokenAbi, functionName: 'approve', args: [deployment.market, maxUint256] } as const;
+    await confirm('approve', wallet.writeContract(approve));
   }
 
   const fixture: Fixture = {
@@ -114,14 +123,15 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
       return (await publicClient.getBlock()).timestamp;
     },
     async placeOrder(p, windowId, side, energyWh, price) {
-      const hint = (await publicClient.readContract({
+      const hint = await publicClient.readContract({
         address: deployment.market,
         abi: energyMarketAbi,
         functionName: 'findHint',
         args: [windowId, side, price],
-      })) as Address;
+      });
       const wallet = createWalletClient({ chain, transport, account: p.account });
-      await write(wallet as never, deployment.market, energyMarketAbi, 'placeOrder', [windowId, side, energyWh, price, hint]);
+      const args = [windowId, side, energyWh, price, hint] as const;
+      await confirm('placeOrder', wallet.writeContract({ address: deployment.market, abi: energyMarketAbi, functionName: 'placeOrder', args }));
     },
     keeperEnv(overrides = {}) {
       return {
@@ -148,13 +158,8 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
 }
 
 /** Every log of `eventName` emitted by the market, decoded. */
-export async function marketEvents(f: Fixture, eventName: string) {
-  return f.publicClient.getContractEvents({
-    address: f.deployment.market,
-    abi: energyMarketAbi,
-    eventName: eventName as never,
-    fromBlock: 0n,
-  });
+export async function marketEvents<const E extends ContractEventName<typeof energyMarketAbi>>(f: Fixture, eventName: E) {
+  return f.publicClient.getContractEvents({ address: f.deployment.market, abi: energyMarketAbi, eventName, fromBlock: 0n });
 }
 
 /** The value of the first sample line of a Prometheus text body that starts with `series`. */

@@ -33,7 +33,9 @@ describe('CONFIRMATIONS > 1 and a reorg', () => {
       return hash && (await f.publicClient.getTransactionReceipt({ hash }).catch(() => undefined));
     }, 20_000);
     // The block holding openWindow is replaced by an empty one: the transaction is gone.
-    await test.request({ method: 'anvil_reorg', params: [1, []] } as never);
+    const reorg = { jsonrpc: '2.0', id: 1, method: 'anvil_reorg', params: [1, []] };
+    const answer = await fetch(f.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reorg) });
+    expect(((await answer.json()) as { error?: unknown }).error).toBeUndefined();
     await expect(f.publicClient.getTransactionReceipt({ hash: first.transactionHash })).rejects.toThrow(/could not be found/);
     miner = setInterval(() => void test.mine({ blocks: 1 }).catch(() => undefined), 200);
     await tick;
