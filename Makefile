@@ -16,7 +16,7 @@ replay: build
 demo: build
 	RPC_URL="$(RPC_URL)" PRIVATE_KEY="$(PRIVATE_KEY)" KEEPER_PRIVATE_KEY="$(KEEPER_PRIVATE_KEY)" \
 	DEMO_WINDOWS="$(or $(DEMO_WINDOWS),6)" DEMO_WINDOW_SECONDS="$(or $(DEMO_WINDOW_SECONDS),20)" \
-	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/src/demo.ts
+	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/dev/demo.ts
 
 .PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint coverage clean
 

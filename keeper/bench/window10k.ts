@@ -7,14 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPublicClient, encodeFunctionData, type EncodeFunctionDataParameters, http, maxUint256, numberToHex, type Address, type Hex } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
-import { ANVIL_KEYS, startAnvil } from '../src/anvil.js';
+import { startAnvil } from '../dev/anvil.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { MarketReader, makeChain } from '../src/chain.js';
-import { deploy } from '../src/deploy.js';
+import { deploy } from '../dev/deploy.js';
 import { spawnKeeper, until } from '../test/process.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const PAIRS = Number(process.env.PAIRS ?? 5000);
 const HOUR = 3600n;
-const TOKEN = 10n ** 18n;
 const ENERGY = 1000n;
 
 async function rpc(url: string, calls: { method: string; params: unknown[] }[]): Promise<unknown[]> {

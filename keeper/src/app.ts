@@ -11,7 +11,8 @@ import { CsvMeters } from './meters/csv.js';
 import { HttpMeters } from './meters/http.js';
 import { SimulatedMeters } from './meters/simulated.js';
 import type { MeterSource } from './meters/types.js';
-import { KeeperMetrics, startMetricsServer } from './metrics.js';
+import { KeeperMetrics } from './metrics.js';
+import { startMetricsServer } from './server.js';
 import { Relayer } from './relayer/index.js';
 import { TxSender } from './tx.js';
 

@@ -15,7 +15,8 @@ import type { KeeperConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { MeterReading, MeterSource, ProsumerContext } from './meters/types.js';
 import { tradeBounded, validateReadings } from './meters/validate.js';
-import type { Action, HealthState, KeeperMetrics } from './metrics.js';
+import type { Action, KeeperMetrics } from './metrics.js';
+import type { HealthState } from './server.js';
 import { DeterministicError, type TxSender } from './tx.js';
 
 export const ORACLE_ROLE = keccak256(toHex('ORACLE_ROLE'));

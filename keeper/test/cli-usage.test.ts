@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { optionsTable } from '../src/options.js';
 

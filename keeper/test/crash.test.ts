@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarketReader } from '../src/chain.js';
 import { HOUR, marketEvents, setupMarket, type Fixture } from './fixture.js';
 import { spawnKeeper, until, type KeeperProcess } from './process.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const PAIRS = 14;
 
 describe('keeper killed at any moment and restarted', () => {

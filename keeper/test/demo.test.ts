@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
 
 function runDemo(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'keeper/src/demo.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'keeper/dev/demo.ts'], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -23,7 +23,7 @@ const rpcAlive = async (url: string) =>
     () => false,
   );
 
-describe('make demo (keeper/src/demo.ts)', () => {
+describe('make demo (keeper/dev/demo.ts)', () => {
   it('refuses invalid DEMO_* settings with a clear message before starting anything', async () => {
     for (const [name, value, why] of [
       ['DEMO_WINDOW_SECONDS', '15', /DEMO_WINDOW_SECONDS.*even/],

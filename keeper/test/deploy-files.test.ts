@@ -6,7 +6,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
+import { NODE_FLAGS } from '../src/constants.js';
 import { KeeperMetrics } from '../src/metrics.js';
 import { RelayMetrics } from '../src/relayer/metrics.js';
 
@@ -40,6 +41,18 @@ function dockerStages(text: string): { from: string; instructions: [string, stri
 }
 
 describe('keeper/deploy', () => {
+  it('every way of starting the keeper uses the same V8 flags (keeper/src/constants.ts)', async () => {
+    const makefile = await readFile(path.join(repoRoot, 'Makefile'), 'utf8');
+    const pkg = await readFile(path.join(repoRoot, 'package.json'), 'utf8');
+    const starts = [
+      JSON.parse(/ENTRYPOINT (\[.*\])/.exec(await read('Dockerfile'))?.[1] ?? '[]').join(' '),
+      /^ExecStart=(.*)$/m.exec(await read('keeper.service'))?.[1] ?? '',
+      /^keeper:.*\n\t(.*)$/m.exec(makefile)?.[1] ?? '',
+      (JSON.parse(pkg) as { scripts: Record<string, string> }).scripts.keeper ?? '',
+    ];
+    for (const start of starts) expect(start).toContain(`node ${NODE_FLAGS.join(' ')} `);
+  });
+
   it('Dockerfile: multi-stage, production install, non-root, node as PID 1 (exec form), HEALTHCHECK on /healthz', async () => {
     const stages = dockerStages(await read('Dockerfile'));
     expect(stages.length).toBeGreaterThanOrEqual(2);

@@ -8,8 +8,10 @@ import { createPublicClient, getContract, http, keccak256, toHex, type Address, 
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
-import { ANVIL_KEYS, foundryBin, repoRoot, startAnvil, type Anvil } from '../src/anvil.js';
-import { deploy, deploymentPath, type Deployment } from '../src/deploy.js';
+import { startAnvil, type Anvil } from '../dev/anvil.js';
+import { foundryBin, repoRoot } from '../dev/paths.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
+import { deploy, deploymentPath, type Deployment } from '../dev/deploy.js';
 
 const role = (name: string) => keccak256(toHex(name));
 const ADMIN_ROLE = `0x${'00'.repeat(32)}` as const;

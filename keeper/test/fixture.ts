@@ -19,13 +19,14 @@ import {
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
-import { ANVIL_KEYS, startAnvil, type Anvil } from '../src/anvil.js';
+import { startAnvil, type Anvil } from '../dev/anvil.js';
+import { ANVIL_KEYS, TEST_MNEMONIC } from '../dev/test-keys.js';
 import { makeChain } from '../src/chain.js';
 import { loadConfig, type KeeperConfig } from '../src/config.js';
-import { deploy, type Deployment } from '../src/deploy.js';
+import { deploy, type Deployment } from '../dev/deploy.js';
+import { TOKEN_UNIT } from '../src/constants.js';
 
 export const HOUR = 3600n;
-const MNEMONIC = 'test test test test test test test test test test test junk';
 
 export interface Prosumer {
   account: PrivateKeyAccount | ReturnType<typeof mnemonicToAccount>;
@@ -90,7 +91,7 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
 
   const prosumers: Prosumer[] = [];
   for (let i = 0; i < count; i++) {
-    const account = mnemonicToAccount(MNEMONIC, { addressIndex: 100 + i });
+    const account = mnemonicToAccount(TEST_MNEMONIC, { addressIndex: 100 + i });
     prosumers.push({ account, address: account.address });
     if (!options.gasless) await testClient.setBalance({ address: account.address, value: parseEther('10') });
     const registry = { address: deployment.registry, abi: prosumerRegistryAbi } as const;
@@ -99,7 +100,7 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     await confirm('addPvSystem', adminWallet.writeContract({ ...registry, functionName: 'addPvSystem', args: [account.address, assets.pvPeakW] }));
     const battery = [account.address, assets.batteryPowerW, 10_000n] as const;
     await confirm('addBattery', adminWallet.writeContract({ ...registry, functionName: 'addBattery', args: battery }));
-    const tokens = options.tokensEach ?? 1000n * 10n ** 18n;
+    const tokens = options.tokensEach ?? 1000n * TOKEN_UNIT;
     const mint = { address: deployment.token, abi: energyTokenAbi, functionName: 'mint', args: [account.address, tokens] } as const;
     await confirm('mint', adminWallet.writeContract(mint));
     if (options.gasless) continue;

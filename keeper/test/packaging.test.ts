@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
 
 const run = promisify(execFile);
 

@@ -9,8 +9,8 @@ import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { MeterSource, RawReading } from '../src/meters/types.js';
 import { HOUR, marketEvents, metricValue, setupMarket, type Fixture } from './fixture.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const GRACE = 1800n;
 
 /** Fixed readings per prosumer index (the same for every window). */

@@ -1,7 +1,7 @@
 import { createTestClient, createWalletClient, http, type Hash } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANVIL_KEYS } from '../src/anvil.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import { metricValue, setupMarket, type Fixture } from './fixture.js';

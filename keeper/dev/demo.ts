@@ -16,16 +16,19 @@ import {
   type Hex,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
-import { ANVIL_KEYS, repoRoot, startAnvil, type Anvil } from './anvil.js';
-import { createKeeperApp, type KeeperApp } from './app.js';
-import { MarketReader, makeChain } from './chain.js';
-import { loadConfig } from './config.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { startAnvil, type Anvil } from './anvil.js';
+import { repoRoot } from './paths.js';
+import { ANVIL_KEYS, TEST_MNEMONIC } from './test-keys.js';
+import { createKeeperApp, type KeeperApp } from '../src/app.js';
+import { MarketReader, makeChain } from '../src/chain.js';
+import { loadConfig } from '../src/config.js';
+import { TOKEN_UNIT, TRADE_REASONS } from '../src/constants.js';
 import { loadDemoConfig } from './demo-config.js';
 import { deploy } from './deploy.js';
-import { exportWindows, writeExport } from './export.js';
-import { SimulatedMeters } from './meters/simulated.js';
-import { RelayerClient, readSigningDomains } from './relayer/client.js';
+import { exportWindows, writeExport } from '../src/export.js';
+import { SimulatedMeters } from '../src/meters/simulated.js';
+import { RelayerClient, readSigningDomains } from '../src/relayer/client.js';
 
 const env = (() => {
   try {
@@ -38,9 +41,8 @@ const env = (() => {
 const WINDOWS = env.DEMO_WINDOWS;
 const WINDOW_SECONDS = env.DEMO_WINDOW_SECONDS;
 const PROSUMERS = env.DEMO_PROSUMERS;
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const TOKEN = 10n ** 18n;
-const REASONS = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'];
+const TOKEN = TOKEN_UNIT;
+const REASONS: readonly string[] = TRADE_REASONS;
 
 const t0 = Date.now();
 const say = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
@@ -68,7 +70,7 @@ function community(): Member[] {
     const battery = kind <= 1 ? 3000 + Math.round(r() * 2) * 1000 : 0;
     return {
       name: `home-${String(i + 1).padStart(2, '0')}`,
-      account: mnemonicToAccount(MNEMONIC, { addressIndex: 200 + i }),
+      account: mnemonicToAccount(TEST_MNEMONIC, { addressIndex: 200 + i }),
       pvPeakW: BigInt(pv),
       batteryPowerW: BigInt(battery),
       batteryCapacityWh: BigInt(battery * 2),

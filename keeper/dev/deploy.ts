@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { createPublicClient, http, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { z } from 'zod';
-import { foundryBin, repoRoot } from './anvil.js';
+import { foundryBin, repoRoot } from './paths.js';
 
 const run = promisify(execFile);
 
