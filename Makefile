@@ -16,9 +16,9 @@ replay: build
 demo: build web-build
 	RPC_URL="$(RPC_URL)" PRIVATE_KEY="$(PRIVATE_KEY)" KEEPER_PRIVATE_KEY="$(KEEPER_PRIVATE_KEY)" \
 	DEMO_WINDOWS="$(or $(DEMO_WINDOWS),6)" DEMO_WINDOW_SECONDS="$(or $(DEMO_WINDOW_SECONDS),20)" \
-	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/src/demo.ts
+	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/dev/demo.ts
 
-.PHONY: install build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper fmt fmt-fix lint coverage clean
+.PHONY: install build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint coverage clean
 
 install: $(STAMP)
 
@@ -87,6 +87,22 @@ bench-keeper: build
 # The keeper in the foreground, node started directly so SIGTERM reaches it: make keeper ARGS="--dry-run".
 keeper: build
 	exec node --max-semi-space-size=1 --max-old-space-size=96 --import tsx keeper/src/cli.ts run $(ARGS)
+
+# What ships: keeper/src (service and relayer) compiled to keeper/dist; run it with plain node (package.json "bin").
+keeper-build: install
+	npx tsc -p keeper/tsconfig.build.json
+
+# The production install (npm ci --omit=dev, no tsx, no forge) in a temporary directory, and the keeper starting
+# from it; prints the install's size (docs/operators.md). Needs the npm registry.
+keeper-prod-check: keeper-build
+	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	cp package.json package-lock.json "$$dir"/ && cp -r stubs "$$dir"/ && mkdir -p "$$dir"/keeper && cp -r keeper/dist "$$dir"/keeper/ && \
+	(cd "$$dir" && npm ci --omit=dev --omit=optional --omit=peer --ignore-scripts --no-audit --no-fund >/dev/null && \
+	 node keeper/dist/cli.js --version && du -sh node_modules)
+
+# The options table of docs/operators.md, from keeper/src/config.ts.
+options-doc: install
+	npx tsx keeper/scripts/gen-options-doc.ts
 
 fmt: install
 	$(FORGE) fmt --check

@@ -7,14 +7,13 @@ import {ProsumerRegistry} from "../src/ProsumerRegistry.sol";
 import {Script} from "forge-std/Script.sol";
 
 /// @notice Deploys token, registry and market, grants roles and writes `deployments/<chainId>.json`.
-/// Environment: PRIVATE_KEY (deployer, required), WINDOW_DURATION (default 3600), SETTLEMENT_GRACE
-/// (default 1800), ADMIN (default: the deployer), KEEPER (optional: gets the oracle role).
+/// Environment, all required (nothing falls back to a default; an unparsable value fails the script):
+/// PRIVATE_KEY (deployer), WINDOW_DURATION and SETTLEMENT_GRACE (seconds), ADMIN (the deployer's own address
+/// to keep the roles), KEEPER (gets the oracle role; the zero address for none) and DEPLOYMENTS_DIR (where
+/// `<chainId>.json` is written; it must be allowed by `fs_permissions` in foundry.toml).
 /// When ADMIN differs from the deployer, the deployer hands every role over and renounces its own.
 /// `startBlock` in the file is the block before the deployment: a lower bound for log scans.
 contract Deploy is Script {
-    uint256 internal constant DEFAULT_WINDOW_DURATION = 3600;
-    uint256 internal constant DEFAULT_SETTLEMENT_GRACE = 1800;
-
     struct Deployment {
         EnergyToken token;
         ProsumerRegistry registry;
@@ -28,10 +27,12 @@ contract Deploy is Script {
     function run() external returns (Deployment memory d) {
         uint256 key = vm.envUint("PRIVATE_KEY");
         address deployer = vm.addr(key);
-        d.admin = vm.envOr("ADMIN", deployer);
-        d.keeper = vm.envOr("KEEPER", address(0));
-        d.windowDuration = vm.envOr("WINDOW_DURATION", DEFAULT_WINDOW_DURATION);
-        d.settlementGrace = vm.envOr("SETTLEMENT_GRACE", DEFAULT_SETTLEMENT_GRACE);
+        // vm.envUint/envAddress revert on a missing or unparsable value (vm.envOr would silently use its default).
+        d.admin = vm.envAddress("ADMIN");
+        d.keeper = vm.envAddress("KEEPER");
+        d.windowDuration = vm.envUint("WINDOW_DURATION");
+        d.settlementGrace = vm.envUint("SETTLEMENT_GRACE");
+        string memory dir = vm.envString("DEPLOYMENTS_DIR");
 
         vm.startBroadcast(key);
         d.token = new EnergyToken(deployer);
@@ -41,7 +42,7 @@ contract Deploy is Script {
         if (d.admin != deployer) _handOver(d, deployer);
         vm.stopBroadcast();
 
-        _write(d);
+        _write(d, dir);
     }
 
     function _handOver(Deployment memory d, address deployer) internal {
@@ -64,7 +65,7 @@ contract Deploy is Script {
         d.market.renounceRole(admin, deployer);
     }
 
-    function _write(Deployment memory d) internal {
+    function _write(Deployment memory d, string memory dir) internal {
         string memory o = "deployment";
         vm.serializeUint(o, "chainId", block.chainid);
         vm.serializeUint(o, "startBlock", block.number);
@@ -75,8 +76,6 @@ contract Deploy is Script {
         vm.serializeUint(o, "windowDuration", d.windowDuration);
         vm.serializeUint(o, "settlementGrace", d.settlementGrace);
         string memory json = vm.serializeAddress(o, "market", address(d.market));
-        vm.writeJson(
-            json, string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json")
-        );
+        vm.writeJson(json, string.concat(dir, "/", vm.toString(block.chainid), ".json"));
     }
 }

@@ -30,13 +30,14 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
-import { foundryBin, repoRoot, startAnvil } from '../src/anvil.js';
+import { startAnvil } from '../dev/anvil.js';
+import { foundryBin, repoRoot } from '../dev/paths.js';
 import { SideModel } from './book-model.js';
 import { ORDER_TYPES, PERMIT_TYPES } from '../src/typed-data.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const HOUR = 3600n;
 const GRACE = 1800n;
-const TOKEN = 10n ** 18n;
 /** Per-transaction gas cap (EIP-7825) and the gas limit of a Chainlink Automation perform. */
 export const TX_GAS_CAP = 16_777_216n;
 export const CHAINLINK_PERFORM_GAS = 5_000_000n;

@@ -2,19 +2,20 @@
 // readings to settled by the keeper process. Prints wall time, transactions used and the keeper's peak RSS.
 // Run: make bench-keeper
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPublicClient, encodeFunctionData, http, maxUint256, numberToHex, type Address, type Hex } from 'viem';
+import { createPublicClient, encodeFunctionData, type EncodeFunctionDataParameters, http, maxUint256, numberToHex, type Address, type Hex } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
-import { ANVIL_KEYS, startAnvil } from '../src/anvil.js';
+import { startAnvil } from '../dev/anvil.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { MarketReader, makeChain } from '../src/chain.js';
-import { deploy } from '../src/deploy.js';
+import { deploy } from '../dev/deploy.js';
 import { spawnKeeper, until } from '../test/process.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const PAIRS = Number(process.env.PAIRS ?? 5000);
 const HOUR = 3600n;
-const TOKEN = 10n ** 18n;
 const ENERGY = 1000n;
 
 async function rpc(url: string, calls: { method: string; params: unknown[] }[]): Promise<unknown[]> {
@@ -66,33 +67,45 @@ async function main() {
     timestamp: Number(w0 + 60n),
     extraArgs: ['--auto-impersonate', '--disable-block-gas-limit', '--order', 'fifo', '--base-fee', '0'],
   });
+  const outDir = await mkdtemp(path.join(tmpdir(), 'bench-deploy-'));
   try {
     const admin = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266' as Address;
     const keeperKey = ANVIL_KEYS[1];
-    const d = await deploy({ rpcUrl: anvil.url, privateKey: ANVIL_KEYS[0], keeper: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
+    const d = await deploy({
+      rpcUrl: anvil.url,
+      privateKey: ANVIL_KEYS[0],
+      windowDuration: Number(HOUR),
+      settlementGrace: Number(HOUR / 2n),
+      keeper: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      outDir,
+    });
     const client = createPublicClient({ chain: makeChain(chainId, anvil.url), transport: http(anvil.url) });
-    const reader = new MarketReader(client as never, d.market);
+    const reader = new MarketReader(client, d.market);
     const setup = Date.now();
     const buyers = Array.from({ length: PAIRS }, (_, i) => address(i));
     const sellers = Array.from({ length: PAIRS }, (_, i) => address(PAIRS + i));
-    const call = (to: Address, abi: readonly unknown[], functionName: string, args: unknown[]) => ({ to, data: encodeFunctionData({ abi, functionName, args } as never) as Hex });
+    /** A typed call: `encode` is encodeFunctionData with the ABI, so a wrong function or args is a tsc error. */
+    const call = (to: Address, data: Hex) => ({ to, data });
+    const market = (p: EncodeFunctionDataParameters<typeof energyMarketAbi>) => encodeFunctionData(p);
+    const registry = (p: EncodeFunctionDataParameters<typeof prosumerRegistryAbi>) => encodeFunctionData(p);
+    const token = (p: EncodeFunctionDataParameters<typeof energyTokenAbi>) => encodeFunctionData(p);
 
-    await bulk(anvil.url, [{ from: admin, ...call(d.market, energyMarketAbi, 'openWindow', []) }]);
-    await bulk(anvil.url, [...buyers, ...sellers].map((a, i) => ({ from: admin, ...call(d.registry, prosumerRegistryAbi, 'register', [a, BigInt(i + 1)]) })));
+    await bulk(anvil.url, [{ from: admin, ...call(d.market, market({ abi: energyMarketAbi, functionName: 'openWindow' })) }]);
+    await bulk(anvil.url, [...buyers, ...sellers].map((a, i) => ({ from: admin, ...call(d.registry, registry({ abi: prosumerRegistryAbi, functionName: 'register', args: [a, BigInt(i + 1)] })) })));
     await bulk(anvil.url, [
-      ...sellers.map((a) => ({ from: admin, ...call(d.registry, prosumerRegistryAbi, 'addPvSystem', [a, 5000n]) })),
-      ...buyers.map((a) => ({ from: admin, ...call(d.token, energyTokenAbi, 'mint', [a, 1000n * TOKEN]) })),
-      ...sellers.map((a) => ({ from: admin, ...call(d.token, energyTokenAbi, 'mint', [a, TOKEN]) })),
-      ...buyers.map((a) => ({ from: a, ...call(d.token, energyTokenAbi, 'approve', [d.market, maxUint256]) })),
+      ...sellers.map((a) => ({ from: admin, ...call(d.registry, registry({ abi: prosumerRegistryAbi, functionName: 'addPvSystem', args: [a, 5000n] })) })),
+      ...buyers.map((a) => ({ from: admin, ...call(d.token, token({ abi: energyTokenAbi, functionName: 'mint', args: [a, 1000n * TOKEN] })) })),
+      ...sellers.map((a) => ({ from: admin, ...call(d.token, token({ abi: energyTokenAbi, functionName: 'mint', args: [a, TOKEN] })) })),
+      ...buyers.map((a) => ({ from: a, ...call(d.token, token({ abi: energyTokenAbi, functionName: 'approve', args: [d.market, maxUint256] })) })),
     ]);
     // Best price first, a block at a time; every order's hint is the last order of its side in the block
     // before (walks stay within one block, whatever order anvil mines a block's transactions in).
-    const hint = (side: Address[], i: number) => (i < ORDERS_PER_BLOCK ? ZERO : side[i - (i % ORDERS_PER_BLOCK) - 1]);
+    const hint = (side: Address[], i: number): Address => (i < ORDERS_PER_BLOCK ? ZERO : (side[i - (i % ORDERS_PER_BLOCK) - 1] ?? ZERO));
     for (let start = 0; start < PAIRS; start += ORDERS_PER_BLOCK) {
       const range = Array.from({ length: Math.min(ORDERS_PER_BLOCK, PAIRS - start) }, (_, k) => start + k);
       await bulk(anvil.url, [
-        ...range.map((i) => ({ from: buyers[i]!, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 0, ENERGY, 100n * TOKEN - BigInt(i) * 10n ** 15n, hint(buyers, i)]) })),
-        ...range.map((i) => ({ from: sellers[i]!, ...call(d.market, energyMarketAbi, 'placeOrder', [w0, 1, ENERGY, 10n * TOKEN + BigInt(i) * 10n ** 15n, hint(sellers, i)]) })),
+        ...range.map((i) => ({ from: buyers[i]!, ...call(d.market, market({ abi: energyMarketAbi, functionName: 'placeOrder', args: [w0, 0, ENERGY, 100n * TOKEN - BigInt(i) * 10n ** 15n, hint(buyers, i)] })) })),
+        ...range.map((i) => ({ from: sellers[i]!, ...call(d.market, market({ abi: energyMarketAbi, functionName: 'placeOrder', args: [w0, 1, ENERGY, 10n * TOKEN + BigInt(i) * 10n ** 15n, hint(sellers, i)] })) })),
       ]);
     }
     const book = await reader.window(w0);
@@ -151,9 +164,7 @@ async function main() {
     console.log(`| keeper peak RSS (goal < 150 MB) | ${(peakRssKb / 1024).toFixed(0)} MB |`);
   } finally {
     await anvil.stop();
-    const { rm } = await import('node:fs/promises');
-    const { deploymentPath } = await import('../src/deploy.js');
-    await rm(deploymentPath(chainId), { force: true });
+    await rm(outDir, { recursive: true, force: true });
   }
 }
 

@@ -14,7 +14,8 @@ import { CsvMeters } from './meters/csv.js';
 import { HttpMeters } from './meters/http.js';
 import { SimulatedMeters } from './meters/simulated.js';
 import type { MeterSource } from './meters/types.js';
-import { KeeperMetrics, startMetricsServer } from './metrics.js';
+import { KeeperMetrics } from './metrics.js';
+import { startMetricsServer } from './server.js';
 import { Relayer } from './relayer/index.js';
 import { TxSender } from './tx.js';
 
@@ -52,11 +53,12 @@ export async function createKeeperApp(
     ? (config.privateKey as Hex)
     : await decryptKeystore(config.keystorePath as string, config.keystorePassword ?? '');
   const account = privateKeyToAccount(key);
-  const clients = makeClients(config.rpcUrl, config.chainId, account);
   const metrics = new KeeperMetrics();
+  const clients = makeClients(config, account, metrics);
   const reader = new MarketReader(clients.public, config.marketAddress as Address);
   const sender = new TxSender(clients, config, metrics, log);
   const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);
+  sender.onProgress = () => keeper.noteProgress();
   log.info({ config: redactConfig(config), signer: account.address }, 'keeper configured');
   const server = options.serve === false ? undefined : await startMetricsServer(metrics, keeper, config.metricsPort, config.metricsHost);
   const dispatch = options.dispatch ?? loadDispatchConfig(process.env);

@@ -2,16 +2,23 @@
 import {
   createPublicClient,
   createWalletClient,
+  custom,
   decodeAbiParameters,
+  fallback,
+  getContract,
   http,
   type Account,
   type Address,
   type Chain,
+  type EIP1193RequestFn,
   type PublicClient,
   type WalletClient,
   type Transport,
 } from 'viem';
+import * as knownChains from 'viem/chains';
 import { energyMarketAbi, prosumerRegistryAbi } from './abi.js';
+import type { KeeperMetrics } from './metrics.js';
+import { isRetryableRpcError } from './retry.js';
 
 export const WindowStatus = ['None', 'Open', 'Closing', 'Cleared', 'Settling', 'Settled'] as const;
 export type WindowStatusName = (typeof WindowStatus)[number];
@@ -25,7 +32,11 @@ export interface Clients {
   chain: Chain;
 }
 
+/** viem's definition of the chain (`viem/chains`), or a plain one when viem does not know the id. */
 export function makeChain(chainId: number, rpcUrl: string): Chain {
+  const all: readonly Chain[] = Object.values(knownChains);
+  const known = all.find((c) => c.id === chainId);
+  if (known) return known;
   return {
     id: chainId,
     name: `chain-${chainId}`,
@@ -34,10 +45,57 @@ export function makeChain(chainId: number, rpcUrl: string): Chain {
   };
 }
 
-/** Clients without transport-level retries: the keeper's p-retry layer owns retries. */
-export function makeClients(rpcUrl: string, chainId: number, account: Account): Clients {
-  const chain = makeChain(chainId, rpcUrl);
-  const transport = http(rpcUrl, { retryCount: 0, timeout: 10_000, batch: { batchSize: 200, wait: 0 } });
+export interface RpcSettings {
+  /** One or more endpoints; several are used through viem's `fallback` transport, in order. */
+  rpcUrls: readonly string[];
+  chainId: number;
+  /** Retries of a retryable failure (HTTP 408/429/5xx, JSON-RPC -32005/-32603/-32007, network). */
+  rpcRetryCount: number;
+  /** Base of the exponential backoff; a Retry-After header wins. */
+  rpcRetryDelayMs: number;
+  rpcTimeoutMs: number;
+}
+
+/**
+ * One endpoint: viem's http transport for single attempts, wrapped in a transport whose request viem retries
+ * (`retryCount`, `retryDelay`, Retry-After; viem's own rules of what is retryable). Each retryable failure is
+ * counted in `keeper_rpc_retries_total`. The keeper does not retry RPC calls itself.
+ */
+function endpoint(url: string, settings: RpcSettings, metrics?: KeeperMetrics): Transport {
+  const once = http(url, { retryCount: 0, timeout: settings.rpcTimeoutMs, batch: { batchSize: 200, wait: 0 } });
+  return (params) => {
+    const inner = once({ ...params, retryCount: 0 });
+    const request: EIP1193RequestFn = async (args, options) => {
+      try {
+        return await inner.request(args, options);
+      } catch (error) {
+        if (isRetryableRpcError(error)) metrics?.rpcRetries.inc();
+        throw error;
+      }
+    };
+    return custom({ request }, { key: 'http', name: 'HTTP JSON-RPC', retryCount: settings.rpcRetryCount, retryDelay: settings.rpcRetryDelayMs })(params);
+  };
+}
+
+/** The transport over RPC_URL(S): one endpoint, or viem's `fallback` over several (in order). */
+export function makeTransport(settings: RpcSettings, metrics?: KeeperMetrics): { chain: Chain; transport: Transport } {
+  const [first, ...rest] = settings.rpcUrls;
+  if (first === undefined) throw new Error('no RPC URL');
+  const chain = makeChain(settings.chainId, first);
+  const transport =
+    rest.length === 0 ? endpoint(first, settings, metrics) : fallback([first, ...rest].map((u) => endpoint(u, settings, metrics)), { retryCount: 0 });
+  return { chain, transport };
+}
+
+/** A read-only client (keeper export). */
+export function makePublicClient(settings: RpcSettings, metrics?: KeeperMetrics): PublicClient<Transport, Chain> {
+  const { chain, transport } = makeTransport(settings, metrics);
+  return createPublicClient({ chain, transport });
+}
+
+/** Public and wallet clients over RPC_URL(S), retries owned by the transport. */
+export function makeClients(settings: RpcSettings, account: Account, metrics?: KeeperMetrics): Clients {
+  const { chain, transport } = makeTransport(settings, metrics);
   return {
     public: createPublicClient({ chain, transport }),
     wallet: createWalletClient({ chain, transport, account }),
@@ -65,67 +123,62 @@ export interface WindowState {
   settledCount: bigint;
 }
 
+/** The market's typed contract instance: a function or argument that is not in the ABI is a tsc error. */
+function marketContract(client: PublicClient<Transport, Chain>, market: Address) {
+  return getContract({ address: market, abi: energyMarketAbi, client });
+}
+
 export class MarketReader {
+  private readonly contract: ReturnType<typeof marketContract>;
+
   constructor(
     readonly client: PublicClient<Transport, Chain>,
     readonly market: Address,
-  ) {}
-
-  private read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
-    return this.client.readContract({
-      address: this.market,
-      abi: energyMarketAbi,
-      functionName: functionName as never,
-      args: args as never,
-    }) as Promise<T>;
+  ) {
+    this.contract = marketContract(client, market);
   }
 
   async window(windowId: bigint): Promise<WindowState> {
-    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await this.read<
-      readonly [number, bigint, bigint, bigint, bigint, bigint]
-    >('getWindow', [windowId]);
+    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await this.contract.read.getWindow([windowId]);
     return { status: WindowStatus[status] ?? 'None', clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
   }
 
   windowDuration(): Promise<bigint> {
-    return this.read('windowDuration');
+    return this.contract.read.windowDuration();
   }
 
   registry(): Promise<Address> {
-    return this.read('registry');
+    return this.contract.read.registry();
   }
 
   settleReadyAt(windowId: bigint): Promise<bigint> {
-    return this.read('settleReadyAt', [windowId]);
+    return this.contract.read.settleReadyAt([windowId]);
   }
 
   async readingProgress(windowId: bigint): Promise<{ traders: bigint; readings: bigint }> {
-    const [traders, readings] = await this.read<readonly [bigint, bigint]>('readingProgress', [windowId]);
+    const [traders, readings] = await this.contract.read.readingProgress([windowId]);
     return { traders, readings };
   }
 
   async reading(windowId: bigint, prosumer: Address): Promise<{ submitted: boolean; importWh: bigint; exportWh: bigint }> {
-    const [submitted, importWh, exportWh] = await this.read<readonly [boolean, bigint, bigint]>('getReading', [windowId, prosumer]);
+    const [submitted, importWh, exportWh] = await this.contract.read.getReading([windowId, prosumer]);
     return { submitted, importWh, exportWh };
   }
 
   async trade(windowId: bigint, index: bigint): Promise<{ buyer: Address; seller: Address; energyWh: bigint; status: number; reason: number }> {
-    const [buyer, seller, energyWh, status, reason] = await this.read<readonly [Address, Address, bigint, number, number]>(
-      'getTrade',
-      [windowId, index],
-    );
+    const [buyer, seller, energyWh, status, reason] = await this.contract.read.getTrade([windowId, index]);
     return { buyer, seller, energyWh, status, reason };
   }
 
   async checkUpkeep(): Promise<{ needed: boolean; action: UpkeepActionName; windowId: bigint; maxSteps: bigint }> {
-    const [needed, data] = await this.read<readonly [boolean, `0x${string}`]>('checkUpkeep', ['0x']);
+    const [needed, data] = await this.contract.read.checkUpkeep(['0x']);
     // performData = abi.encode(UpkeepAction, windowId, maxSteps)
     const [action, windowId, maxSteps] = decodeAbiParameters([{ type: 'uint8' }, { type: 'uint256' }, { type: 'uint256' }], data);
     return { needed, action: UpkeepAction[action] ?? 'None', windowId, maxSteps };
   }
 
   hasRole(role: `0x${string}`, account: Address): Promise<boolean> {
-    return this.read('hasRole', [role, account]);
+    return this.contract.read.hasRole([role, account]);
   }
 
   /** Energy each trader of a window bought and sold (from its trades), in first-appearance order. */
@@ -150,7 +203,7 @@ export class MarketReader {
       address: this.market,
       abi: energyMarketAbi,
       eventName: 'WindowCleared',
-      args: { windowId } as never,
+      args: { windowId },
       fromBlock,
       toBlock: 'latest',
     });
@@ -174,13 +227,13 @@ export class MarketReader {
     account: Address,
     blockNumber?: bigint,
   ): Promise<{ pvPeakW: bigint; batteryPowerW: bigint; batteryCapacityWh: bigint }> {
-    const [pvPeakW, batteryPowerW, batteryCapacityWh] = (await this.client.readContract({
+    const [pvPeakW, batteryPowerW, batteryCapacityWh] = await this.client.readContract({
       address: registry,
       abi: prosumerRegistryAbi,
       functionName: 'assetTotalsOf',
       args: [account],
       ...(blockNumber === undefined ? {} : { blockNumber }),
-    })) as readonly [bigint, bigint, bigint];
+    });
     return { pvPeakW, batteryPowerW, batteryCapacityWh };
   }
 }

@@ -1,81 +1,77 @@
 #!/usr/bin/env node
-// keeper run [--flags]: the hourly loop. See docs/operators.md.
-import { parseArgs } from 'node:util';
-import { createPublicClient, http, type PublicClient } from 'viem';
+// keeper run | keeper export: see docs/operators.md. Exit codes: 0 done (or --help, --version), 1 a start-up
+// check or the run failed, 2 a usage or configuration error.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
-import { makeChain } from './chain.js';
-import { ConfigError, loadConfig } from './config.js';
+import { makePublicClient } from './chain.js';
+import { addConfigOptions, ConfigError, configFromValues, refuseSecretFlags } from './config.js';
 import { agentCommand } from './agent/main.js';
 import { createKeeperApp } from './app.js';
 import { exportWindows, writeExport } from './export.js';
 import { StartupCheckError } from './keeper.js';
+import { redactText } from './redact.js';
 
-const USAGE = `usage:
-  keeper run [--rpc-url URL --chain-id N --market-address 0x.. ...]   the hourly loop (docs/operators.md)
-  keeper agent                                                       the bidding agent (env only; docs/operators.md)
-  keeper export --from <windowId> --to <windowId> --out <file.json>   events for auditors (docs/auditors.md)
-                [--rpc-url URL --chain-id N --market-address 0x.. --start-block N]`;
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const exportSchema = z.object({
+  from: z.coerce.bigint().nonnegative(),
+  to: z.coerce.bigint().nonnegative(),
+  out: z.string().min(1),
+  rpcUrl: z.url(),
+  chainId: z.coerce.number().int().positive(),
+  marketAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  startBlock: z.coerce.bigint().nonnegative().default(0n),
+});
 
 /** keeper export: needs only the RPC, chain id and market (no key). */
-async function exportCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: Object.fromEntries(['from', 'to', 'out', 'rpc-url', 'chain-id', 'market-address', 'start-block'].map((k) => [k, { type: 'string' as const }])),
-    strict: true,
-  });
-  const schema = z.object({
-    from: z.coerce.bigint().nonnegative(),
-    to: z.coerce.bigint().nonnegative(),
-    out: z.string().min(1),
-    rpcUrl: z.url(),
-    chainId: z.coerce.number().int().positive(),
-    marketAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-    startBlock: z.coerce.bigint().nonnegative().default(0n),
-  });
-  const parsed = schema.safeParse({
-    from: values.from,
-    to: values.to,
-    out: values.out,
-    rpcUrl: values['rpc-url'] ?? process.env.RPC_URL,
-    chainId: values['chain-id'] ?? process.env.CHAIN_ID,
-    marketAddress: values['market-address'] ?? process.env.MARKET_ADDRESS,
-    startBlock: values['start-block'] ?? process.env.START_BLOCK,
+async function exportCommand(values: Record<string, string | undefined>): Promise<number> {
+  const env = (name: string) => (process.env[name] === '' ? undefined : process.env[name]);
+  const parsed = exportSchema.safeParse({
+    ...values,
+    rpcUrl: values.rpcUrl ?? env('RPC_URL'),
+    chainId: values.chainId ?? env('CHAIN_ID'),
+    marketAddress: values.marketAddress ?? env('MARKET_ADDRESS'),
+    startBlock: values.startBlock ?? env('START_BLOCK'),
   });
   if (!parsed.success) {
-    console.error(`invalid export arguments:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}\n${USAGE}`);
-    return 2;
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    console.error(`invalid export arguments:\n${lines.join('\n')}\n(see keeper export --help)`);
+    return EXIT.usage;
   }
   const c = parsed.data;
-  const client = createPublicClient({ chain: makeChain(c.chainId, c.rpcUrl), transport: http(c.rpcUrl, { retryCount: 0 }) });
-  const file = await exportWindows(client as PublicClient, c.marketAddress as `0x${string}`, c.from, c.to, { fromBlock: c.startBlock });
+  const client = makePublicClient({ rpcUrls: [c.rpcUrl], chainId: c.chainId, rpcRetryCount: 3, rpcRetryDelayMs: 250, rpcTimeoutMs: 10_000 });
+  const market = c.marketAddress as `0x${string}`;
+  const file = await exportWindows(client, market, c.from, c.to, { fromBlock: c.startBlock });
   await writeExport(c.out, file);
   const events = file.windows.reduce((n, w) => n + w.events.length, 0);
   console.log(`exported ${file.windows.length} windows, ${events} events to ${c.out}`);
-  return 0;
+  return EXIT.ok;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === 'export') return exportCommand(rest);
-  if (command === 'agent') return agentCommand(process.env);
-  if (command !== 'run') {
-    console.error(USAGE);
-    return 2;
-  }
+/** keeper run: the hourly loop until SIGTERM/SIGINT. */
+async function runCommand(flags: Record<string, string | undefined>): Promise<number> {
   let config;
   try {
-    config = loadConfig(process.env, rest);
+    config = configFromValues(process.env, flags);
   } catch (error) {
-    console.error(error instanceof ConfigError ? error.message : String(error));
-    return 2;
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return EXIT.usage;
   }
   const app = await createKeeperApp(config);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    app.log.info({ signal }, signals === 1 ? 'stopping: no new work, finishing the in-flight action' : 'second signal: exiting now');
-    if (signals > 1) process.exit(1);
-    void app.shutdown().then(() => process.exit(0));
+    const what = signals === 1 ? 'stopping: no new work, finishing the in-flight action' : 'second signal: exiting now';
+    app.log.info({ signal }, what);
+    if (signals > 1) process.exit(EXIT.failed);
+    void app.shutdown(config.shutdownGraceMs).then(() => process.exit(EXIT.ok));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -83,20 +79,84 @@ async function main(argv: string[]): Promise<number> {
     await app.keeper.startupChecks();
   } catch (error) {
     const what = error instanceof StartupCheckError ? 'start-up check failed' : 'start-up failed';
-    app.log.fatal({ err: String(error) }, what);
-    console.error(`keeper: ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    app.log.fatal({ err: error }, what);
+    console.error(`keeper: ${what}: ${redactText(error instanceof Error ? error.message : String(error))}`);
     await app.shutdown(0);
-    return 1;
+    return EXIT.failed;
   }
   await app.run();
-  await app.shutdown();
-  return 0;
+  await app.shutdown(config.shutdownGraceMs);
+  return EXIT.ok;
+}
+
+export function program(onExit: (code: Promise<number>) => void): Command {
+  const root = new Command('keeper')
+    .description('The keeper of the P2P energy market: opens, closes and settles windows, submits meter readings.')
+    .version(version(), '-V, --version')
+    .addHelpText('after', '\nExit codes: 0 done, 1 a start-up check or the run failed, 2 a usage or configuration error.')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  const run = addConfigOptions(
+    new Command('run').description('the hourly loop (docs/operators.md); settings from the environment, flags win'),
+  )
+    .addHelpText('after', '\nSecrets are never flags: PRIVATE_KEY(_FILE), KEYSTORE_PASSWORD(_FILE) in the environment.')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .action((flags: Record<string, string | undefined>) => onExit(runCommand(flags)));
+  root.addCommand(run);
+  const exp = new Command('export')
+    .description('every market event of a range of windows, for auditors (docs/auditors.md)')
+    .requiredOption('--from <windowId>', 'first window')
+    .requiredOption('--to <windowId>', 'last window')
+    .requiredOption('--out <file>', 'the JSON file to write')
+    .option('--rpc-url <url>', 'JSON-RPC endpoint [env RPC_URL]')
+    .option('--chain-id <id>', 'chain id [env CHAIN_ID]')
+    .option('--market-address <address>', 'the EnergyMarket [env MARKET_ADDRESS]')
+    .option('--start-block <n>', 'first block to scan [env START_BLOCK]')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .action((values: Record<string, string | undefined>) => onExit(exportCommand(values)));
+  root.addCommand(exp);
+  const agent = new Command('agent')
+    .description('the bidding agent: one signed order per household and window, through the relayer (docs/operators.md)')
+    .addHelpText('after', '\nSettings from the environment only (AGENT_*, see docs/operators.md); keys from keystores.')
+    .allowExcessArguments(false)
+    .exitOverride()
+    .action(() => onExit(agentCommand(process.env)));
+  root.addCommand(agent);
+  return root;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const root = program((code) => (pending = code));
+  try {
+    if (argv.length === 0) {
+      root.outputHelp();
+      return EXIT.usage;
+    }
+    // Secret flags first: the refusal names the *_FILE variable (commander would say "unknown option").
+    refuseSecretFlags(argv);
+    await root.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help'
+        ? EXIT.ok
+        : EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      console.error(`keeper: ${error.message}`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  return pending ?? EXIT.usage;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error);
-    process.exit(1);
+    console.error(redactText(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+    process.exit(EXIT.failed);
   },
 );

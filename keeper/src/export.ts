@@ -2,8 +2,9 @@
 // needs that events do not carry (prosumer IDs, buyers' balances and allowances when settlement started).
 import { writeFile } from 'node:fs/promises';
 import {
-  decodeEventLog,
   getAddress,
+  getContract,
+  parseEventLogs,
   toFunctionSelector,
   type Address,
   type Hex,
@@ -11,7 +12,6 @@ import {
   type PublicClient,
 } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
-import { withRetry } from './retry.js';
 
 export const EXPORT_FORMAT = 'p2p-energy-market/export@1';
 
@@ -60,14 +60,32 @@ const errorNames = new Map<Hex, string>([
 const stringify = (v: unknown): string | number | boolean =>
   typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
 
-/** getLogs over [from, to], splitting the range when the node refuses it as too large. */
-async function logsInRange(client: PublicClient, market: Address, from: bigint, to: bigint): Promise<Log[]> {
+/** Errors by which nodes refuse a getLogs range as too wide (or its result as too large). */
+const RANGE_TOO_LARGE =
+  /block range|range (is )?too (large|wide|big)|too many (blocks|results|logs)|more than \d+ results|response size|is limited to|max(imum)? (block )?range|query timeout/i;
+
+export function isRangeTooLarge(error: unknown): boolean {
+  return RANGE_TOO_LARGE.test(String((error as { message?: string })?.message ?? error));
+}
+
+/**
+ * getLogs over [from, to]. A range the node refuses as too large is split in halves, down to `minBlocks`
+ * (default 100); any other failure (an outage: the transport has already retried it) is thrown as it is.
+ */
+export async function logsInRange(
+  client: PublicClient,
+  market: Address,
+  from: bigint,
+  to: bigint,
+  options: { minBlocks?: bigint } = {},
+): Promise<Log[]> {
+  const minBlocks = options.minBlocks ?? 100n;
   try {
-    return await withRetry(() => client.getLogs({ address: market, fromBlock: from, toBlock: to }));
+    return await client.getLogs({ address: market, fromBlock: from, toBlock: to });
   } catch (error) {
-    if (to <= from) throw error;
+    if (!isRangeTooLarge(error) || to - from + 1n < 2n * minBlocks) throw error;
     const mid = (from + to) / 2n;
-    return [...(await logsInRange(client, market, from, mid)), ...(await logsInRange(client, market, mid + 1n, to))];
+    return [...(await logsInRange(client, market, from, mid, options)), ...(await logsInRange(client, market, mid + 1n, to, options))];
   }
 }
 
@@ -78,16 +96,17 @@ export async function exportWindows(
   toWindow: bigint,
   options: { fromBlock?: bigint; chunkBlocks?: bigint } = {},
 ): Promise<ExportFile> {
-  const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: unknown[] = [], blockNumber?: bigint) =>
-    withRetry(() => client.readContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, blockNumber } as never)) as Promise<T>;
+  const m = getContract({ address: market, abi: energyMarketAbi, client });
   const [token, registry, windowDuration, settlementGrace] = await Promise.all([
-    read<Address>(market, energyMarketAbi, 'token'),
-    read<Address>(market, energyMarketAbi, 'registry'),
-    read<bigint>(market, energyMarketAbi, 'windowDuration'),
-    read<bigint>(market, energyMarketAbi, 'settlementGrace'),
+    m.read.token(),
+    m.read.registry(),
+    m.read.windowDuration(),
+    m.read.settlementGrace(),
   ]);
-  const head = await withRetry(() => client.getBlockNumber());
-  const chainId = await withRetry(() => client.getChainId());
+  const registryContract = getContract({ address: registry, abi: prosumerRegistryAbi, client });
+  const tokenContract = getContract({ address: token, abi: energyTokenAbi, client });
+  const head = await client.getBlockNumber();
+  const chainId = await client.getChainId();
   const chunk = options.chunkBlocks ?? 10_000n;
   const raw: Log[] = [];
   for (let from = options.fromBlock ?? 0n; from <= head; from += chunk) {
@@ -96,14 +115,9 @@ export async function exportWindows(
   }
   const windows = new Map<bigint, ExportedWindow>();
   const firstSettleBlock = new Map<bigint, bigint>();
-  for (const log of raw) {
-    let decoded;
-    try {
-      decoded = decodeEventLog({ abi: energyMarketAbi, data: log.data, topics: log.topics });
-    } catch {
-      continue; // role and pause events are not window events
-    }
-    const args = (decoded.args ?? {}) as Record<string, unknown>;
+  // Logs that are not the market's events (none expected) are left out by parseEventLogs.
+  for (const log of parseEventLogs({ abi: energyMarketAbi, logs: raw })) {
+    const args = (log.args ?? {}) as Record<string, unknown>;
     if (typeof args.windowId !== 'bigint') continue;
     const windowId = args.windowId;
     if (windowId < fromWindow || windowId > toWindow) continue;
@@ -112,14 +126,14 @@ export async function exportWindows(
       w = { windowId: windowId.toString(), prosumerIds: {}, fundsAtSettlement: {}, events: [] };
       windows.set(windowId, w);
     }
-    const settles = decoded.eventName === 'TradeSettled' || decoded.eventName === 'WindowSettled';
-    if (settles && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber as bigint);
+    const settles = log.eventName === 'TradeSettled' || log.eventName === 'WindowSettled';
+    if (settles && !firstSettleBlock.has(windowId)) firstSettleBlock.set(windowId, log.blockNumber);
     const reasonName = typeof args.reason === 'string' ? errorNames.get(args.reason as Hex) : undefined;
     w.events.push({
-      name: decoded.eventName,
-      blockNumber: (log.blockNumber as bigint).toString(),
-      logIndex: log.logIndex as number,
-      transactionHash: log.transactionHash as string,
+      name: log.eventName,
+      blockNumber: (log.blockNumber).toString(),
+      logIndex: log.logIndex,
+      transactionHash: log.transactionHash,
       args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, stringify(v)])),
       ...(reasonName === undefined ? {} : { reasonName }),
     });
@@ -133,14 +147,14 @@ export async function exportWindows(
       }
       if (e.name === 'TradeMatched') buyers.add(getAddress(e.args.buyer as string));
     }
-    for (const p of people) w.prosumerIds[p] = (await read<bigint>(registry, prosumerRegistryAbi, 'prosumerIdOf', [p])).toString();
+    for (const p of people) w.prosumerIds[p] = (await registryContract.read.prosumerIdOf([p])).toString();
     const settleBlock = firstSettleBlock.get(windowId);
     if (settleBlock !== undefined) {
       for (const b of buyers) {
         const at = settleBlock - 1n;
         w.fundsAtSettlement[b] = {
-          balance: (await read<bigint>(token, energyTokenAbi, 'balanceOf', [b], at)).toString(),
-          allowance: (await read<bigint>(token, energyTokenAbi, 'allowance', [b, market], at)).toString(),
+          balance: (await tokenContract.read.balanceOf([b], { blockNumber: at })).toString(),
+          allowance: (await tokenContract.read.allowance([b, market], { blockNumber: at })).toString(),
         };
       }
     }

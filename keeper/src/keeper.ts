@@ -1,13 +1,22 @@
 // The keeper loop: the chain decides what is due; the keeper notices, simulates, sends and watches.
-import { keccak256, parseEventLogs, toFunctionSelector, toHex, type Address, type TransactionReceipt } from 'viem';
+import {
+  keccak256,
+  parseEventLogs,
+  toFunctionSelector,
+  toHex,
+  type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type TransactionReceipt,
+} from 'viem';
 import { energyMarketAbi } from './abi.js';
 import { BlockFinder, mapInChunks, type Clients, type MarketReader, type UpkeepActionName, type WindowState } from './chain.js';
 import type { KeeperConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { MeterReading, MeterSource, ProsumerContext } from './meters/types.js';
 import { tradeBounded, validateReadings } from './meters/validate.js';
-import type { Action, HealthState, KeeperMetrics } from './metrics.js';
-import { withRetry } from './retry.js';
+import type { Action, KeeperMetrics } from './metrics.js';
+import type { HealthState } from './server.js';
 import { DeterministicError, type TxSender } from './tx.js';
 
 export const ORACLE_ROLE = keccak256(toHex('ORACLE_ROLE'));
@@ -26,7 +35,10 @@ export type KeeperSettings = Pick<
   | 'dryRun'
   | 'maxTicks'
 > &
+  Partial<Pick<KeeperConfig, 'readyProgressMs'>> &
   Partial<Pick<KeeperConfig, 'startBlock'>>;
+
+type MarketWrite = ContractFunctionName<typeof energyMarketAbi, 'nonpayable'>;
 
 export class StartupCheckError extends Error {
   override name = 'StartupCheckError';
@@ -80,7 +92,8 @@ export class Keeper implements HealthState {
   private stopping = false;
   private looping = false;
   private checksPassed = false;
-  private lastTickMs = 0;
+  /** When the keeper last made progress: an RPC read, a sent or confirmed transaction, a finished step. */
+  private lastProgressMs = 0;
   private wake: (() => void) | undefined;
   private duration = 0n;
   private registry: Address | undefined;
@@ -102,38 +115,48 @@ export class Keeper implements HealthState {
 
   /** Chain id, contract code, roles and balance; throws StartupCheckError with a clear message. */
   async startupChecks(): Promise<void> {
-    const chainId = await withRetry(() => this.clients.public.getChainId());
+    const chainId = await this.clients.public.getChainId();
     if (chainId !== this.settings.chainId) {
       throw new StartupCheckError(`RPC is chain ${chainId}, config says CHAIN_ID=${this.settings.chainId}`);
     }
-    const code = await withRetry(() => this.clients.public.getCode({ address: this.settings.marketAddress as Address }));
+    const code = await this.clients.public.getCode({ address: this.settings.marketAddress as Address });
     if (!code || code === '0x') throw new StartupCheckError(`no contract at MARKET_ADDRESS ${this.settings.marketAddress}`);
     try {
-      this.duration = await withRetry(() => this.reader.windowDuration());
-      this.registry = await withRetry(() => this.reader.registry());
+      this.duration = await this.reader.windowDuration();
+      this.registry = await this.reader.registry();
     } catch {
       throw new StartupCheckError(`MARKET_ADDRESS ${this.settings.marketAddress} does not answer like an EnergyMarket`);
     }
     const signer = this.sender.address;
-    if (this.settings.readings && !(await withRetry(() => this.reader.hasRole(ORACLE_ROLE, signer)))) {
+    if (this.settings.readings && !(await this.reader.hasRole(ORACLE_ROLE, signer))) {
       throw new StartupCheckError(`signer ${signer} lacks ORACLE_ROLE on the market (or run with READINGS=false)`);
     }
-    const balance = await withRetry(() => this.clients.public.getBalance({ address: signer }));
+    const balance = await this.clients.public.getBalance({ address: signer });
     this.metrics.balance.set(Number(balance));
     if (!this.settings.dryRun && balance < this.settings.minBalanceWei) {
       throw new StartupCheckError(`signer ${signer} balance ${balance} wei is below MIN_BALANCE_WEI=${this.settings.minBalanceWei}`);
     }
-    await this.sender.syncNonce();
+    if (this.settings.dryRun) await this.sender.syncNonce();
+    else await this.sender.recoverStuckNonces();
     this.checksPassed = true;
+    this.noteProgress();
     this.log.info({ signer, market: this.settings.marketAddress, windowDuration: Number(this.duration) }, 'start-up checks passed');
   }
 
-  alive(): boolean {
-    return this.looping && !this.stopping;
+  /** Progress: `/readyz` needs some within READY_PROGRESS_MS (one tick of a big window takes minutes). */
+  noteProgress(): void {
+    this.lastProgressMs = Date.now();
   }
 
+  /** Alive unless stopped: true during the start-up checks, so that a liveness probe cannot kill a slow start. */
+  alive(): boolean {
+    return !this.stopping;
+  }
+
+  /** Start-up checks passed, progress within the bound, and the RPC answers now. */
   async ready(): Promise<boolean> {
-    if (!this.checksPassed || Date.now() - this.lastTickMs > 3 * this.settings.pollIntervalMs + 30_000) return false;
+    const bound = this.settings.readyProgressMs ?? 75_000;
+    if (!this.checksPassed || Date.now() - this.lastProgressMs > bound) return false;
     try {
       await this.clients.public.getBlockNumber({ cacheTime: 0 });
       return true;
@@ -152,7 +175,7 @@ export class Keeper implements HealthState {
         try {
           now = await this.tick();
         } catch (error) {
-          this.log.error({ err: String(error) }, 'tick failed; will retry after the poll interval');
+          this.log.error({ err: error }, 'tick failed; will retry after the poll interval');
         }
         ticks++;
         if (this.settings.maxTicks !== undefined && ticks >= this.settings.maxTicks) break;
@@ -175,9 +198,10 @@ export class Keeper implements HealthState {
    * Returns the chain time it started at.
    */
   async tick(): Promise<bigint> {
-    if (this.duration === 0n) this.duration = await withRetry(() => this.reader.windowDuration());
-    if (!this.registry) this.registry = await withRetry(() => this.reader.registry());
-    const now = (await withRetry(() => this.clients.public.getBlock({ blockTag: 'latest' }))).timestamp;
+    if (this.duration === 0n) this.duration = await this.reader.windowDuration();
+    if (!this.registry) this.registry = await this.reader.registry();
+    const now = (await this.clients.public.getBlock({ blockTag: 'latest' })).timestamp;
+    this.noteProgress();
     const d = this.duration;
     const current = now - (now % d);
     const state: TickState = { now, readingsAttempted: new Set(), skipped: new Set(), stillDue: [] };
@@ -189,17 +213,17 @@ export class Keeper implements HealthState {
     await this.drainUpkeep(state);
     const oldest = state.stillDue.reduce<bigint | undefined>((m, t) => (m === undefined || t < m ? t : m), undefined);
     this.metrics.overdue.set(oldest === undefined ? 0 : Math.max(0, Number(now - oldest)));
-    const balance = await withRetry(() => this.clients.public.getBalance({ address: this.sender.address })).catch(() => undefined);
+    const balance = await this.clients.public.getBalance({ address: this.sender.address }).catch(() => undefined);
     if (balance !== undefined) this.metrics.balance.set(Number(balance));
-    this.lastTickMs = Date.now();
-    this.metrics.lastTick.set(Math.floor(this.lastTickMs / 1000));
+    this.noteProgress();
+    this.metrics.lastTick.set(Math.floor(Date.now() / 1000));
     return now;
   }
 
   /** Opens `windowId` unless it exists; false when it could not be opened. */
   private async openIfMissing(windowId: bigint, state: TickState): Promise<boolean> {
     if (this.stopping) return false;
-    const window = await withRetry(() => this.reader.window(windowId));
+    const window = await this.reader.window(windowId);
     if (window.status !== 'None') return true;
     const outcome = await this.write('open', windowId, 'openWindow', []);
     if (!outcome.ok) state.stillDue.push(windowId);
@@ -210,11 +234,12 @@ export class Keeper implements HealthState {
   private async processWindow(windowId: bigint, state: TickState): Promise<void> {
     const d = this.duration;
     if (this.stopping || state.skipped.has(windowId)) return;
-    let window = await withRetry(() => this.reader.window(windowId));
+    let window = await this.reader.window(windowId);
+    this.noteProgress();
     if (window.status === 'Open' || window.status === 'Closing') {
       if (state.now < windowId + d) return;
       if ((await this.runSteps('close', windowId, windowId + d, state)) !== 'done') return;
-      window = await withRetry(() => this.reader.window(windowId));
+      window = await this.reader.window(windowId);
     }
     if (window.status === 'Cleared') {
       if (state.now < windowId + 2n * d) return; // delivery hour not over: neither readings nor settlement yet
@@ -222,17 +247,17 @@ export class Keeper implements HealthState {
         // Before settling: a window closed late must not settle before its traders' readings are in.
         state.readingsAttempted.add(windowId);
         if (window.tradeCount > 0n) {
-          const progress = await withRetry(() => this.reader.readingProgress(windowId));
+          const progress = await this.reader.readingProgress(windowId);
           if (progress.readings < progress.traders) await this.submitWindowReadings(windowId, window.tradeCount);
         }
       }
       if (this.stopping) return;
-      const readyAt = await withRetry(() => this.reader.settleReadyAt(windowId));
-      const chainNow = (await withRetry(() => this.clients.public.getBlock({ blockTag: 'latest' }))).timestamp;
+      const readyAt = await this.reader.settleReadyAt(windowId);
+      const chainNow = (await this.clients.public.getBlock({ blockTag: 'latest' })).timestamp;
       if (chainNow < readyAt) return;
       await this.runSteps('settle', windowId, readyAt, state);
     } else if (window.status === 'Settling') {
-      await this.runSteps('settle', windowId, await withRetry(() => this.reader.settleReadyAt(windowId)), state);
+      await this.runSteps('settle', windowId, await this.reader.settleReadyAt(windowId), state);
     }
   }
 
@@ -251,12 +276,12 @@ export class Keeper implements HealthState {
       const outcome = await this.write(action, windowId, functionName, [windowId, size]);
       if (outcome.ok) {
         if (this.settings.dryRun) return 'stopped'; // nothing changed on-chain: one simulation is all we can do
-        if (finished(await withRetry(() => this.reader.window(windowId)))) return 'done';
+        if (finished(await this.reader.window(windowId))) return 'done';
         continue;
       }
       if (NOT_DUE_ERRORS.has(outcome.error.errorName ?? '')) {
         // Someone else acted first, or it is not due: the chain's state decides what comes next.
-        return finished(await withRetry(() => this.reader.window(windowId))) ? 'done' : 'skipped';
+        return finished(await this.reader.window(windowId)) ? 'done' : 'skipped';
       }
       if (size > 1n) {
         size /= 2n;
@@ -277,7 +302,7 @@ export class Keeper implements HealthState {
     if (this.settings.dryRun) return;
     const proposals = new Map<string, number>();
     while (!this.stopping) {
-      const due = await withRetry(() => this.reader.checkUpkeep());
+      const due = await this.reader.checkUpkeep();
       if (!due.needed || due.action === 'None') return;
       const key = `${due.action}:${due.windowId}`;
       const seen = proposals.get(key) ?? 0;
@@ -298,11 +323,16 @@ export class Keeper implements HealthState {
   private async dueSince(action: UpkeepActionName, windowId: bigint): Promise<bigint> {
     if (action === 'Open') return windowId;
     if (action === 'Close') return windowId + this.duration;
-    return withRetry(() => this.reader.settleReadyAt(windowId));
+    return this.reader.settleReadyAt(windowId);
   }
 
   /** Sends one transaction; a deterministic failure is logged, counted and returned (not retried). */
-  private async write(action: Action, windowId: bigint, functionName: string, args: readonly unknown[]): Promise<WriteOutcome> {
+  private async write<fn extends MarketWrite>(
+    action: Action,
+    windowId: bigint,
+    functionName: fn,
+    args: ContractFunctionArgs<typeof energyMarketAbi, 'nonpayable', fn>,
+  ): Promise<WriteOutcome> {
     const end = this.metrics.actionDuration.startTimer({ action });
     const log = this.log.child({ action, windowId: windowId.toString() });
     try {
@@ -336,10 +366,10 @@ export class Keeper implements HealthState {
 
   private async submitWindowReadings(windowId: bigint, tradeCount: bigint): Promise<void> {
     const log = this.log.child({ action: 'readings', windowId: windowId.toString() });
-    const traded = await withRetry(() => this.reader.tradedEnergy(windowId, tradeCount));
+    const traded = await this.reader.tradedEnergy(windowId, tradeCount);
     const traders = [...traded.keys()];
     const missing: Address[] = [];
-    const states = await withRetry(() => mapInChunks(traders, (t) => this.reader.reading(windowId, t)));
+    const states = await mapInChunks(traders, (t) => this.reader.reading(windowId, t));
     traders.forEach((t, i) => {
       if (!states[i]?.submitted) missing.push(t);
     });
@@ -350,7 +380,7 @@ export class Keeper implements HealthState {
       raw = await this.meters.fetch(windowId, Number(this.duration), contexts);
     } catch (error) {
       this.metrics.actions.inc({ action: 'readings', result: 'failed' });
-      log.error({ err: String(error), source: this.meters.name }, 'meter source failed; will try again next tick');
+      log.error({ err: error, source: this.meters.name }, 'meter source failed; will try again next tick');
       return;
     }
     const { valid, rejected } = validateReadings(raw, contexts, Number(this.duration));
@@ -381,10 +411,10 @@ export class Keeper implements HealthState {
     log: Logger,
   ): Promise<ProsumerContext[]> {
     const registry = this.registry as Address;
-    const views = [await withRetry(() => mapInChunks(accounts, (a) => this.reader.assetTotals(registry, a)))];
+    const views = [await mapInChunks(accounts, (a) => this.reader.assetTotals(registry, a))];
     for (const block of await this.deliveryBlocks(windowId, log)) {
       try {
-        views.push(await withRetry(() => mapInChunks(accounts, (a) => this.reader.assetTotals(registry, a, block))));
+        views.push(await mapInChunks(accounts, (a) => this.reader.assetTotals(registry, a, block)));
       } catch (error) {
         this.metrics.assetHistoryUnavailable.inc();
         log.warn({ block: block.toString(), err: shortError(error) }, 'node cannot serve the assets at this block (pruned state?); using the current assets for this view');
@@ -407,11 +437,11 @@ export class Keeper implements HealthState {
     const d = this.duration;
     const blocks = new Set<bigint>();
     try {
-      const head = await withRetry(() => this.clients.public.getBlockNumber({ cacheTime: 0 }));
-      const beforeClose = await withRetry(() => this.blocks.lastBefore(windowId + d, head));
-      const cleared = await withRetry(() => this.reader.clearedBlock(windowId, beforeClose === undefined ? this.floorBlock : beforeClose + 1n));
+      const head = await this.clients.public.getBlockNumber({ cacheTime: 0 });
+      const beforeClose = await this.blocks.lastBefore(windowId + d, head);
+      const cleared = await this.reader.clearedBlock(windowId, beforeClose === undefined ? this.floorBlock : beforeClose + 1n);
       if (cleared !== undefined) blocks.add(cleared);
-      const endOfDelivery = await withRetry(() => this.blocks.lastBefore(windowId + 2n * d, head));
+      const endOfDelivery = await this.blocks.lastBefore(windowId + 2n * d, head);
       if (endOfDelivery !== undefined) blocks.add(endOfDelivery);
     } catch (error) {
       log.warn({ err: shortError(error) }, 'could not find the delivery-hour blocks; validating against the current assets');

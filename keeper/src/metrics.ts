@@ -1,5 +1,4 @@
-// Prometheus metrics on a registry of their own, and the /metrics, /healthz, /readyz server.
-import { createServer, type Server } from 'node:http';
+// Prometheus metrics on a registry of their own (served by server.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type Action = 'open' | 'close' | 'settle' | 'readings' | 'relay' | 'relay_cancel' | 'relay_permit';
@@ -78,6 +77,11 @@ export class KeeperMetrics {
     help: 'Readings of traders without any registered asset, validated against their own traded energy.',
     registers: [this.registry],
   });
+  readonly rpcRetries = new Counter({
+    name: 'keeper_rpc_retries_total',
+    help: 'RPC requests that failed with a retryable error (rate limit, internal error, 5xx, network); the transport retries them up to RPC_RETRY_COUNT times.',
+    registers: [this.registry],
+  });
   readonly lastTick = new Gauge({
     name: 'keeper_last_tick_timestamp_seconds',
     help: 'Unix time the main loop last completed a tick.',
@@ -87,40 +91,4 @@ export class KeeperMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'keeper_' });
   }
-}
-
-export interface HealthState {
-  /** The loop is running (not stopped, not wedged). */
-  alive(): boolean;
-  /** RPC reachable, start-up checks passed, last tick recent. */
-  ready(): Promise<boolean>;
-}
-
-export function startMetricsServer(metrics: KeeperMetrics, health: HealthState, port: number, host: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const reply = (status: number, body: string, type = 'text/plain') => {
-      res.writeHead(status, { 'content-type': type });
-      res.end(body);
-    };
-    if (req.url === '/metrics') {
-      metrics.registry
-        .metrics()
-        .then((body) => reply(200, body, metrics.registry.contentType))
-        .catch((error: unknown) => reply(500, String(error)));
-    } else if (req.url === '/healthz') {
-      const ok = health.alive();
-      reply(ok ? 200 : 503, ok ? 'ok' : 'loop not running');
-    } else if (req.url === '/readyz') {
-      health
-        .ready()
-        .then((ok) => reply(ok ? 200 : 503, ok ? 'ready' : 'not ready'))
-        .catch(() => reply(503, 'not ready'));
-    } else {
-      reply(404, 'not found');
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

@@ -3,7 +3,10 @@
 import {
   BaseError,
   ContractFunctionRevertedError,
+  TransactionReceiptNotFoundError,
   type Abi,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
   type Address,
   type Hash,
   type Hex,
@@ -13,7 +16,6 @@ import {
 import type { Clients } from './chain.js';
 import type { Logger } from './log.js';
 import type { Action, KeeperMetrics } from './metrics.js';
-import { isTransient, withRetry } from './retry.js';
 
 export interface SenderOptions {
   confirmations: number;
@@ -26,7 +28,20 @@ export interface SenderOptions {
   pollMs?: number;
 }
 
-export interface WriteRequest {
+type WriteFunction<abi extends Abi> = ContractFunctionName<abi, 'nonpayable' | 'payable'>;
+
+/** A transaction to send, checked against the ABI: a function it does not have, or wrong args, is a tsc error. */
+export interface WriteRequest<abi extends Abi = Abi, fn extends WriteFunction<abi> = WriteFunction<abi>> {
+  action: Action;
+  windowId?: bigint;
+  address: Address;
+  abi: abi;
+  functionName: fn;
+  args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', fn>;
+}
+
+/** The request as the sender handles it once it was type-checked at the call site. */
+interface AnyWrite {
   action: Action;
   windowId?: bigint;
   address: Address;
@@ -63,6 +78,8 @@ export class TxSender {
   private queue: Promise<unknown> = Promise.resolve();
   /** Hashes of the transaction in flight (for a clean shutdown). */
   inFlight: Hash[] = [];
+  /** Called on progress: a transaction sent, a receipt poll answered, a transaction confirmed (readiness). */
+  onProgress: () => void = () => undefined;
 
   constructor(
     private readonly clients: Clients,
@@ -76,33 +93,94 @@ export class TxSender {
   }
 
   async syncNonce(): Promise<number> {
-    this.nonce = await withRetry(() =>
-      this.clients.public.getTransactionCount({ address: this.address, blockTag: 'pending' }),
-    );
+    this.nonce = await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'pending' });
     return this.nonce;
   }
 
+  /**
+   * At start-up: a transaction an earlier run left in the mempool (pending nonce above the latest) would hold
+   * every new one behind it. Each such nonce is taken over by a 0-value transfer to the signer itself at
+   * that nonce, fees raised until the node accepts the replacement, then the nonce is synced.
+   */
+  async recoverStuckNonces(): Promise<number> {
+    const latest = await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'latest' });
+    const pending = await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'pending' });
+    if (pending > latest) {
+      this.log.warn({ latest, pending }, 'transactions of an earlier run are stuck in the mempool; replacing them');
+      for (let nonce = latest; nonce < pending; nonce++) await this.replaceStuck(nonce);
+    }
+    return this.syncNonce();
+  }
+
+  private async replaceStuck(nonce: number): Promise<void> {
+    const fees = await this.clients.public.estimateFeesPerGas();
+    const cap = this.options.maxFeePerGasWei;
+    let maxFeePerGas = fees.maxFeePerGas < cap ? fees.maxFeePerGas : cap;
+    let maxPriorityFeePerGas = fees.maxPriorityFeePerGas < maxFeePerGas ? fees.maxPriorityFeePerGas : maxFeePerGas;
+    const pollMs = this.options.pollMs ?? 250;
+    const used = async () => (await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'latest' })) > nonce;
+    for (let attempt = 0; attempt <= this.options.maxReplacements; attempt++) {
+      let sent = false;
+      try {
+        const hash = await this.clients.wallet.sendTransaction({
+          to: this.address,
+          value: 0n,
+          gas: 21_000n,
+          nonce,
+          maxFeePerGas,
+          maxPriorityFeePerGas,
+          chain: this.clients.chain,
+        });
+        sent = true;
+        this.inFlight = [hash];
+        this.metrics.txReplaced.inc();
+        this.log.info({ nonce, txHash: hash, maxFeePerGas: maxFeePerGas.toString(), attempt }, 'stuck nonce: replacement sent');
+      } catch (error) {
+        const text = String((error as Error).message ?? error);
+        if (/nonce too low/i.test(text)) return; // mined meanwhile
+        if (!/underpriced|replacement|already known|fee too low/i.test(text)) throw error;
+      }
+      if (sent) {
+        const deadline = Date.now() + this.options.txTimeoutMs;
+        while (Date.now() < deadline) {
+          if (await used()) {
+            this.inFlight = [];
+            return;
+          }
+          await new Promise((r) => setTimeout(r, pollMs));
+        }
+      }
+      const nextMax = bump(maxFeePerGas, this.options.feeBumpPercent);
+      if (nextMax > cap) break;
+      maxFeePerGas = nextMax;
+      maxPriorityFeePerGas = bump(maxPriorityFeePerGas, this.options.feeBumpPercent);
+    }
+    if (await used()) return;
+    throw new Error(`nonce ${nonce} is still stuck after ${this.options.maxReplacements + 1} replacements (fee cap ${cap} wei)`);
+  }
+
   /** Simulates, then (unless dry-run) sends and waits for `confirmations`. Reverts throw DeterministicError. */
-  send(request: WriteRequest): Promise<SendResult> {
-    const run = this.queue.then(() => this.sendNow(request));
+  send<const abi extends Abi, fn extends WriteFunction<abi>>(request: WriteRequest<abi, fn>): Promise<SendResult> {
+    // Checked against the ABI at the call site; from here on the sender handles any function alike.
+    const args: readonly unknown[] = Array.isArray(request.args) ? request.args : [];
+    const untyped: AnyWrite = { ...request, args };
+    const run = this.queue.then(() => this.sendNow(untyped));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async sendNow(request: WriteRequest): Promise<SendResult> {
-    const data = encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args } as never);
+  private async sendNow(request: AnyWrite): Promise<SendResult> {
+    const data = encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args });
     const context = { action: request.action, windowId: request.windowId?.toString() };
     let gas: bigint;
     try {
-      gas = await withRetry(() =>
-        this.clients.public.estimateContractGas({
+      gas = await this.clients.public.estimateContractGas({
           account: this.clients.account,
           address: request.address,
           abi: request.abi,
           functionName: request.functionName,
           args: request.args,
-        } as never),
-      );
+        });
     } catch (error) {
       throw this.classify(error, 'simulation');
     }
@@ -113,7 +191,7 @@ export class TxSender {
     if (this.nonce === undefined) await this.syncNonce();
     const nonce = this.nonce as number;
     // 20 % headroom, but never more than a block holds (the node would refuse the transaction).
-    const blockGasLimit = (await withRetry(() => this.clients.public.getBlock({ blockTag: 'latest' }))).gasLimit;
+    const blockGasLimit = (await this.clients.public.getBlock({ blockTag: 'latest' })).gasLimit;
     const withHeadroom = gas + gas / 5n;
     const gasLimit = withHeadroom > blockGasLimit && gas <= blockGasLimit ? blockGasLimit : withHeadroom;
     try {
@@ -127,7 +205,7 @@ export class TxSender {
       return { kind: 'mined', receipt };
     } catch (error) {
       if (!(error instanceof DeterministicError)) {
-        this.log.warn({ ...context, nonce, err: String(error) }, 're-syncing nonce after an unclassified error');
+        this.log.warn({ ...context, nonce, err: error }, 're-syncing nonce after an unclassified error');
         await this.syncNonce().catch(() => undefined);
       }
       throw error;
@@ -137,29 +215,34 @@ export class TxSender {
   }
 
   private async broadcastAndWait(
-    request: WriteRequest,
+    request: AnyWrite,
     data: Hex,
     gas: bigint,
     nonce: number,
     context: Record<string, unknown>,
   ): Promise<TransactionReceipt> {
-    const fees = await withRetry(() => this.clients.public.estimateFeesPerGas());
+    const fees = await this.clients.public.estimateFeesPerGas();
     let maxFeePerGas = fees.maxFeePerGas < this.options.maxFeePerGasWei ? fees.maxFeePerGas : this.options.maxFeePerGasWei;
     let maxPriorityFeePerGas = fees.maxPriorityFeePerGas < maxFeePerGas ? fees.maxPriorityFeePerGas : maxFeePerGas;
     const hashes: Hash[] = [];
     for (let attempt = 0; ; attempt++) {
       const hash = await this.broadcast(request.address, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, hashes);
-      if (hash) {
+      if (hash && !hashes.includes(hash)) {
         hashes.push(hash);
         this.inFlight = [...hashes];
+        this.onProgress();
         if (attempt === 0) this.metrics.txSent.inc();
         else this.metrics.txReplaced.inc();
-        this.log.info({ ...context, txHash: hash, nonce, attempt, maxFeePerGas: maxFeePerGas.toString() }, attempt === 0 ? 'sent' : 'replaced');
+        const message = attempt === 0 ? 'sent' : 'replaced';
+        this.log.info({ ...context, txHash: hash, nonce, attempt, maxFeePerGas: maxFeePerGas.toString() }, message);
       }
       const receipt = await this.waitForAny(hashes, this.options.txTimeoutMs);
       if (receipt) {
-        await this.waitForConfirmations(receipt);
-        return receipt;
+        const confirmed = await this.waitForConfirmations(receipt);
+        if (confirmed) return confirmed;
+        // Reorged out before reaching the depth: broadcast the same transaction again (same nonce and fees).
+        this.log.warn({ ...context, txHash: receipt.transactionHash, nonce }, 'receipt gone after a reorg; sending again');
+        continue;
       }
       if (attempt >= this.options.maxReplacements) {
         throw new Error(`no receipt for nonce ${nonce} after ${attempt + 1} attempts`);
@@ -185,9 +268,7 @@ export class TxSender {
     earlier: Hash[],
   ): Promise<Hash | undefined> {
     try {
-      return await withRetry(() =>
-        this.clients.wallet.sendTransaction({ to, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, chain: this.clients.chain }),
-      );
+      return await this.clients.wallet.sendTransaction({ to, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, chain: this.clients.chain });
     } catch (error) {
       const text = String((error as Error).message ?? error);
       if (earlier.length > 0 && /nonce too low|already known|replacement/i.test(text)) return undefined;
@@ -202,10 +283,13 @@ export class TxSender {
     while (Date.now() < deadline) {
       for (const hash of hashes) {
         try {
-          return await this.clients.public.getTransactionReceipt({ hash });
+          const receipt = await this.clients.public.getTransactionReceipt({ hash });
+          this.onProgress();
+          return receipt;
         } catch (error) {
-          if (isTransient(error)) break;
-          // not mined yet
+          if (error instanceof TransactionReceiptNotFoundError) this.onProgress(); // the node answered
+          // not mined yet; an RPC failure (already retried by the transport): look again after the poll interval
+          if (!(error instanceof TransactionReceiptNotFoundError)) break;
         }
       }
       await new Promise((r) => setTimeout(r, pollMs));
@@ -213,13 +297,30 @@ export class TxSender {
     return undefined;
   }
 
-  private async waitForConfirmations(receipt: TransactionReceipt): Promise<void> {
-    if (this.options.confirmations <= 1) return;
-    const target = receipt.blockNumber + BigInt(this.options.confirmations - 1);
+  /**
+   * `waitForTransactionReceipt({ confirmations })` semantics: waits until the receipt's block is
+   * `confirmations` deep, then reads the receipt again; a receipt that moved to another block (a reorg that
+   * re-included the transaction) is followed, one that is gone returns undefined.
+   */
+  private async waitForConfirmations(first: TransactionReceipt): Promise<TransactionReceipt | undefined> {
+    if (this.options.confirmations <= 1) return first;
     const pollMs = this.options.pollMs ?? 250;
+    let receipt = first;
     for (;;) {
-      const head = await withRetry(() => this.clients.public.getBlockNumber());
-      if (head >= target) return;
+      const head = await this.clients.public.getBlockNumber({ cacheTime: 0 });
+      if (head >= receipt.blockNumber + BigInt(this.options.confirmations - 1)) {
+        let now: TransactionReceipt;
+        try {
+          now = await this.clients.public.getTransactionReceipt({ hash: receipt.transactionHash });
+        } catch (error) {
+          if (error instanceof TransactionReceiptNotFoundError) return undefined;
+          throw error;
+        }
+        this.onProgress();
+        if (now.blockHash === receipt.blockHash) return now;
+        receipt = now; // re-included elsewhere: count the depth from its new block
+        continue;
+      }
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }

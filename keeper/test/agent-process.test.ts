@@ -8,15 +8,15 @@ import { toHex, type Address } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi } from '../src/abi.js';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
+import { TEST_MNEMONIC as MNEMONIC } from '../dev/test-keys.js';
+import { NODE_FLAGS, TOKEN_UNIT as TOKEN } from '../src/constants.js';
 import { MarketReader } from '../src/chain.js';
 import { chainClient } from './chain-client.js';
 import { setupMarket, type Fixture } from './fixture.js';
 import { writeKeystoreFile } from './keystore-helper.js';
-import { NODE_FLAGS, spawnKeeper, until, type KeeperProcess } from './process.js';
+import { spawnKeeper, until, type KeeperProcess } from './process.js';
 
-const TOKEN = 10n ** 18n;
-const MNEMONIC = 'test test test test test test test test test test test junk';
 
 function spawnAgent(env: Record<string, string>): KeeperProcess {
   const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'keeper/src/cli.ts', 'agent'], {

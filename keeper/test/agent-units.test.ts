@@ -19,6 +19,7 @@ import { HttpPlans } from '../src/plans/http.js';
 import { SimulatedPlans } from '../src/plans/simulated.js';
 import { validatePlans } from '../src/plans/validate.js';
 import { writeKeystoreFile } from './keystore-helper.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const A = '0x00000000000000000000000000000000000000a1' as Address;
 const ctx = (pvPeakW: bigint, batteryPowerW: bigint) => ({
@@ -27,7 +28,6 @@ const ctx = (pvPeakW: bigint, batteryPowerW: bigint) => ({
   batteryPowerW,
   batteryCapacityWh: 10_000n,
 });
-const TOKEN = 10n ** 18n;
 
 describe('net position and order', () => {
   const p = ctx(4000n, 2000n);

@@ -22,9 +22,9 @@ import { clearModel, type ModelOrder } from './clearing-model.js';
 import { HOUR, metricValue, setupMarket, type Fixture } from './fixture.js';
 import { writeKeystoreFile } from './keystore-helper.js';
 import { until } from './process.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
+import { TEST_MNEMONIC as MNEMONIC } from '../dev/test-keys.js';
 
-const TOKEN = 10n ** 18n;
-const MNEMONIC = 'test test test test test test test test test test test junk';
 const N = 6;
 
 describe('bidding agent', () => {

@@ -3,7 +3,7 @@
 import { createTestClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ANVIL_KEYS } from '../src/anvil.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { MarketReader, makeChain, makeClients } from '../src/chain.js';
 import { Keeper } from '../src/keeper.js';
@@ -12,8 +12,8 @@ import { SimulatedMeters } from '../src/meters/simulated.js';
 import { KeeperMetrics } from '../src/metrics.js';
 import { DeterministicError, TxSender, type SendResult, type WriteRequest } from '../src/tx.js';
 import { HOUR, metricValue, setupMarket, type Fixture } from './fixture.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 
 describe('batch sizes and failing windows', () => {
   let f: Fixture | undefined;
@@ -76,7 +76,7 @@ describe('batch sizes and failing windows', () => {
     const w0 = f.start;
     const metrics = new KeeperMetrics();
     const log = createLogger('silent', config.chainId);
-    const clients = makeClients(config.rpcUrl, config.chainId, privateKeyToAccount(ANVIL_KEYS[1]));
+    const clients = makeClients(config, privateKeyToAccount(ANVIL_KEYS[1]));
     const reader = new MarketReader(clients.public, f.deployment.market);
     /** Settling w0 always reverts (as if one of its trades could never be settled). */
     class FailingSender extends TxSender {

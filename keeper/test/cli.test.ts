@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANVIL_KEYS } from '../src/anvil.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { createKeeperApp } from '../src/app.js';
 import { setupMarket, type Fixture } from './fixture.js';
 import { spawnKeeper } from './process.js';

@@ -34,7 +34,7 @@ describe('config', () => {
       attempt();
     } catch (error) {
       const message = (error as Error).message;
-      expect(message).toContain('PRIVATE_KEY (--private-key)');
+      expect(message).toContain('PRIVATE_KEY: must be');
       expect(message).toContain('CHAIN_ID (--chain-id)');
       expect(message).toContain('MARKET_ADDRESS (--market-address)');
       expect(message).toContain('READINGS (--readings)');

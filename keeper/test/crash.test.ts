@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MarketReader } from '../src/chain.js';
 import { HOUR, marketEvents, setupMarket, type Fixture } from './fixture.js';
 import { spawnKeeper, until, type KeeperProcess } from './process.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const PAIRS = 14;
 
 describe('keeper killed at any moment and restarted', () => {
@@ -18,7 +18,7 @@ describe('keeper killed at any moment and restarted', () => {
       startHour: 11,
       assets: (i) => (i < PAIRS ? { pvPeakW: 300n, batteryPowerW: 200n } : { pvPeakW: 8000n, batteryPowerW: 3000n }),
     });
-    reader = new MarketReader(f.publicClient as never, f.deployment.market);
+    reader = new MarketReader(f.publicClient, f.deployment.market);
   });
 
   afterAll(async () => {
@@ -65,15 +65,15 @@ describe('keeper killed at any moment and restarted', () => {
 
     const window = await reader.window(w0);
     expect(window.tradeCount).toBe(BigInt(PAIRS));
-    const forW0 = (events: { args: unknown }[]) => events.filter((e) => (e.args as { windowId: bigint }).windowId === w0);
-    expect(forW0(await marketEvents(f, 'WindowOpened') as never)).toHaveLength(1);
-    expect(forW0(await marketEvents(f, 'WindowCleared') as never)).toHaveLength(1);
-    expect(forW0(await marketEvents(f, 'WindowSettled') as never)).toHaveLength(1);
-    const matched = forW0(await marketEvents(f, 'TradeMatched') as never).map((e) => (e.args as { tradeIndex: bigint }).tradeIndex);
+    const forW0 = <T extends { args: { windowId?: bigint } }>(events: T[]) => events.filter((e) => e.args.windowId === w0);
+    expect(forW0(await marketEvents(f, 'WindowOpened'))).toHaveLength(1);
+    expect(forW0(await marketEvents(f, 'WindowCleared'))).toHaveLength(1);
+    expect(forW0(await marketEvents(f, 'WindowSettled'))).toHaveLength(1);
+    const matched = forW0(await marketEvents(f, 'TradeMatched')).map((e) => e.args.tradeIndex);
     expect(matched).toEqual(Array.from({ length: PAIRS }, (_, i) => BigInt(i)));
-    const settled = forW0(await marketEvents(f, 'TradeSettled') as never).map((e) => (e.args as { tradeIndex: bigint }).tradeIndex);
+    const settled = forW0(await marketEvents(f, 'TradeSettled')).map((e) => e.args.tradeIndex);
     expect(settled).toEqual(Array.from({ length: PAIRS }, (_, i) => BigInt(i)));
-    const readings = forW0(await marketEvents(f, 'MeterReadingSubmitted') as never).map((e) => (e.args as { prosumer: string }).prosumer);
+    const readings = forW0(await marketEvents(f, 'MeterReadingSubmitted')).map((e) => e.args.prosumer);
     expect(readings).toHaveLength(2 * PAIRS);
     expect(new Set(readings).size).toBe(2 * PAIRS);
   });

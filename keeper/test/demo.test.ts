@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
 
 function runDemo(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'keeper/src/demo.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'keeper/dev/demo.ts'], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -23,7 +23,30 @@ const rpcAlive = async (url: string) =>
     () => false,
   );
 
-describe('make demo (keeper/src/demo.ts)', () => {
+describe('make demo (keeper/dev/demo.ts)', () => {
+  it('refuses invalid DEMO_* settings with a clear message before starting anything', async () => {
+    for (const [name, value, why] of [
+      ['DEMO_WINDOW_SECONDS', '15', /DEMO_WINDOW_SECONDS.*even/],
+      ['DEMO_WINDOWS', 'abc', /DEMO_WINDOWS/],
+      ['DEMO_PROSUMERS', '0', /DEMO_PROSUMERS/],
+    ] as const) {
+      const demo = runDemo({ [name]: value });
+      expect(await demo.exited).toBe(2);
+      expect(demo.output()).toMatch(why);
+      expect(demo.output()).not.toContain('anvil listening');
+    }
+  }, 60_000);
+
+  it('stops the embedded anvil when the demo fails', async () => {
+    // A valid but unfunded admin key: the deployment fails after the anvil has started.
+    const demo = runDemo({ PRIVATE_KEY: `0x${'11'.repeat(32)}`, DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '2' });
+    expect(await demo.exited).toBe(1);
+    const url = /anvil listening on (\S+)/.exec(demo.output())?.[1];
+    expect(url).toBeDefined();
+    expect(demo.output()).toContain('demo failed');
+    expect(await rpcAlive(url!)).toBe(false);
+  }, 120_000);
+
   it('runs a short community session to the end with a summary and an export', async () => {
     const demo = runDemo({ DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '8', WEB_PORT: '0' });
     expect(await demo.exited).toBe(0);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
 import { verifySignature } from '../src/dispatch/sign.js';
 
 export type Answer = 'fail' | 'hang' | 'ack';

@@ -14,8 +14,8 @@ import { idempotencyKey, signBody, verifySignature } from '../src/dispatch/sign.
 import { startFakeDispatcher, payloadValidator, type Answer, type FakeDispatcher } from './dispatch-helpers.js';
 import { HOUR, metricValue, setupMarket, type Fixture } from './fixture.js';
 import { spawnKeeper, until, type KeeperProcess } from './process.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const SECRET = 'test-dispatcher-secret-0123456789';
 const STATUS = ['Pending', 'Accepted', 'Rejected'] as const;
 const REASON = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'] as const;

@@ -1,5 +1,7 @@
 // Shared test setup: an anvil, a deployed market, registered and funded prosumers, time control.
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   createPublicClient,
   createTestClient,
@@ -8,18 +10,23 @@ import {
   maxUint256,
   parseEther,
   type Address,
+  type Chain,
+  type ContractEventName,
   type Hex,
   type PrivateKeyAccount,
+  type PublicClient,
+  type Transport,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
-import { ANVIL_KEYS, startAnvil, type Anvil } from '../src/anvil.js';
+import { startAnvil, type Anvil } from '../dev/anvil.js';
+import { ANVIL_KEYS, TEST_MNEMONIC } from '../dev/test-keys.js';
 import { makeChain } from '../src/chain.js';
 import { loadConfig, type KeeperConfig } from '../src/config.js';
-import { deploy, deploymentPath, type Deployment } from '../src/deploy.js';
+import { deploy, type Deployment } from '../dev/deploy.js';
+import { TOKEN_UNIT } from '../src/constants.js';
 
 export const HOUR = 3600n;
-const MNEMONIC = 'test test test test test test test test test test test junk';
 
 export interface Prosumer {
   account: PrivateKeyAccount | ReturnType<typeof mnemonicToAccount>;
@@ -30,7 +37,7 @@ export interface Fixture {
   anvil: Anvil;
   deployment: Deployment;
   admin: ReturnType<typeof privateKeyToAccount>;
-  publicClient: ReturnType<typeof createPublicClient>;
+  publicClient: PublicClient<Transport, Chain>;
   prosumers: Prosumer[];
   /** First window of the test, an hour boundary. */
   start: bigint;
@@ -66,7 +73,9 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
   const testClient = createTestClient({ chain, transport, mode: 'anvil' });
   const admin = privateKeyToAccount(ANVIL_KEYS[0]);
   const keeperAccount = privateKeyToAccount(ANVIL_KEYS[1]);
+  const outDir = await mkdtemp(path.join(tmpdir(), 'fixture-deploy-'));
   const deployment = await deploy({
+    outDir,
     rpcUrl: anvil.url,
     privateKey: ANVIL_KEYS[0],
     windowDuration: Number(HOUR),
@@ -74,25 +83,30 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     keeper: keeperAccount.address,
   });
   const adminWallet = createWalletClient({ chain, transport, account: admin });
-  const write = async (wallet: typeof adminWallet, address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[]) => {
-    const hash = await wallet.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never } as never);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== 'success') throw new Error(`${functionName} reverted`);
+  /** Waits for a (typed) writeContract's receipt; throws if it reverted. */
+  const confirm = async (what: string, sent: Promise<Hex>) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await sent });
+    if (receipt.status !== 'success') throw new Error(`${what} reverted`);
   };
 
   const prosumers: Prosumer[] = [];
   for (let i = 0; i < count; i++) {
-    const account = mnemonicToAccount(MNEMONIC, { addressIndex: 100 + i });
+    const account = mnemonicToAccount(TEST_MNEMONIC, { addressIndex: 100 + i });
     prosumers.push({ account, address: account.address });
     if (!options.gasless) await testClient.setBalance({ address: account.address, value: parseEther('10') });
-    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'register', [account.address, BigInt(i + 1)]);
+    const registry = { address: deployment.registry, abi: prosumerRegistryAbi } as const;
+    await confirm('register', adminWallet.writeContract({ ...registry, functionName: 'register', args: [account.address, BigInt(i + 1)] }));
     const assets = options.assets?.(i) ?? { pvPeakW: 8000n, batteryPowerW: 3000n };
-    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addPvSystem', [account.address, assets.pvPeakW]);
-    await write(adminWallet, deployment.registry, prosumerRegistryAbi, 'addBattery', [account.address, assets.batteryPowerW, 10_000n]);
-    await write(adminWallet, deployment.token, energyTokenAbi, 'mint', [account.address, options.tokensEach ?? 1000n * 10n ** 18n]);
+    await confirm('addPvSystem', adminWallet.writeContract({ ...registry, functionName: 'addPvSystem', args: [account.address, assets.pvPeakW] }));
+    const battery = [account.address, assets.batteryPowerW, 10_000n] as const;
+    await confirm('addBattery', adminWallet.writeContract({ ...registry, functionName: 'addBattery', args: battery }));
+    const tokens = options.tokensEach ?? 1000n * TOKEN_UNIT;
+    const mint = { address: deployment.token, abi: energyTokenAbi, functionName: 'mint', args: [account.address, tokens] } as const;
+    await confirm('mint', adminWallet.writeContract(mint));
     if (options.gasless) continue;
     const wallet = createWalletClient({ chain, transport, account });
-    await write(wallet as never, deployment.token, energyTokenAbi, 'approve', [deployment.market, maxUint256]);
+    const approve = { address: deployment.token, abi: energyTokenAbi, functionName: 'approve', args: [deployment.market, maxUint256] } as const;
+    await confirm('approve', wallet.writeContract(approve));
   }
 
   const fixture: Fixture = {
@@ -110,14 +124,15 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
       return (await publicClient.getBlock()).timestamp;
     },
     async placeOrder(p, windowId, side, energyWh, price) {
-      const hint = (await publicClient.readContract({
+      const hint = await publicClient.readContract({
         address: deployment.market,
         abi: energyMarketAbi,
         functionName: 'findHint',
         args: [windowId, side, price],
-      })) as Address;
+      });
       const wallet = createWalletClient({ chain, transport, account: p.account });
-      await write(wallet as never, deployment.market, energyMarketAbi, 'placeOrder', [windowId, side, energyWh, price, hint]);
+      const args = [windowId, side, energyWh, price, hint] as const;
+      await confirm('placeOrder', wallet.writeContract({ address: deployment.market, abi: energyMarketAbi, functionName: 'placeOrder', args }));
     },
     keeperEnv(overrides = {}) {
       return {
@@ -137,20 +152,15 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     },
     async stop() {
       await anvil.stop();
-      await rm(deploymentPath(chainId), { force: true });
+      await rm(outDir, { recursive: true, force: true });
     },
   };
   return fixture;
 }
 
 /** Every log of `eventName` emitted by the market, decoded. */
-export async function marketEvents(f: Fixture, eventName: string) {
-  return f.publicClient.getContractEvents({
-    address: f.deployment.market,
-    abi: energyMarketAbi,
-    eventName: eventName as never,
-    fromBlock: 0n,
-  });
+export async function marketEvents<const E extends ContractEventName<typeof energyMarketAbi>>(f: Fixture, eventName: E) {
+  return f.publicClient.getContractEvents({ address: f.deployment.market, abi: energyMarketAbi, eventName, fromBlock: 0n });
 }
 
 /** The value of the first sample line of a Prometheus text body that starts with `series`. */

@@ -1,5 +1,6 @@
 // Independent model of the settlement rule (protocol.md), for expected results in keeper tests.
 import type { Address } from 'viem';
+import { type TradeReason } from '../src/constants.js';
 
 export interface ModelTrade {
   buyer: Address;
@@ -7,7 +8,7 @@ export interface ModelTrade {
   energyWh: bigint;
 }
 
-export type Outcome = { status: 'Accepted' | 'Rejected'; reason: 'None' | 'MissingReading' | 'SellerShortfall' | 'BuyerShortfall' | 'InsufficientFunds'; cost: bigint };
+export type Outcome = { status: 'Accepted' | 'Rejected'; reason: TradeReason; cost: bigint };
 
 export function settleModel(
   trades: ModelTrade[],

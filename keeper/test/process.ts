@@ -1,9 +1,8 @@
 // Runs the keeper CLI as a real process (node --import tsx, no wrapper, so signals reach it).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoRoot } from '../src/anvil.js';
+import { repoRoot } from '../dev/paths.js';
+import { NODE_FLAGS } from '../src/constants.js';
 
-/** The flags operators use too (see docs/operators.md): a small young generation keeps RSS low. */
-export const NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
 
 export interface KeeperProcess {
   child: ChildProcess;

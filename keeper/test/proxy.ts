@@ -1,6 +1,6 @@
 // A TCP proxy in front of anvil that the test can take down and bring back (an RPC outage).
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { freePort } from '../src/anvil.js';
+import { freePort } from '../dev/ports.js';
 
 export class RpcProxy {
   private server: Server | undefined;

@@ -8,8 +8,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeeperApp } from '../src/app.js';
 import { HOUR, setupMarket, type Fixture } from './fixture.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const OUTSIDER = '0x000000000000000000000000000000000000dEaD';
 
 function capturingLogger() {

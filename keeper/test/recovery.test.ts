@@ -2,15 +2,15 @@
 // readings validated against the assets in force during the delivery hour (not those left after a membership change).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createWalletClient, http, type Address } from 'viem';
+import { createWalletClient, http, type Address, type ContractEventName, type Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
-import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { MeterSource, RawReading } from '../src/meters/types.js';
 import { HOUR, marketEvents, metricValue, setupMarket, type Fixture } from './fixture.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const GRACE = 1800n;
 
 /** Fixed readings per prosumer index (the same for every window). */
@@ -52,7 +52,8 @@ async function prunedNode(target: string): Promise<{ url: string; server: Server
 }
 
 type Log = { blockNumber: bigint; logIndex: number; args: Record<string, unknown> };
-const events = async (f: Fixture, name: string) => (await marketEvents(f, name)) as unknown as Log[];
+const events = async (f: Fixture, name: ContractEventName<typeof energyMarketAbi>): Promise<Log[]> =>
+  (await marketEvents(f, name)).map((l) => ({ blockNumber: l.blockNumber, logIndex: l.logIndex, args: { ...l.args } }));
 const forWindow = (logs: Log[], w: bigint) => logs.filter((l) => l.args.windowId === w);
 const position = (l: Log) => l.blockNumber * 1_000_000n + BigInt(l.logIndex);
 
@@ -145,14 +146,14 @@ describe('market hardening: keeper recovery and membership changes', () => {
     });
     const chain = makeChain(f.anvil.chainId, f.anvil.url);
     const admin = createWalletClient({ chain, transport: http(f.anvil.url), account: f.admin });
-    const registry = async (functionName: string, args: readonly unknown[]) => {
-      const hash = await admin.writeContract({ address: f!.deployment.registry, abi: prosumerRegistryAbi, functionName: functionName as never, args: args as never });
-      expect((await f!.publicClient.waitForTransactionReceipt({ hash })).status).toBe('success');
+    const reg = { address: f.deployment.registry, abi: prosumerRegistryAbi } as const;
+    const confirm = async (sent: Promise<Hex>) => {
+      expect((await f!.publicClient.waitForTransactionReceipt({ hash: await sent })).status).toBe('success');
     };
-    const p = f.prosumers.map((x) => x.address);
+    const p = f.prosumers.map((x) => x.address) as [Address, Address, Address, Address, Address, Address];
     const w0 = f.start;
-    await registry('removePvSystem', [p[5], 0n]);
-    await registry('removeBattery', [p[5], 0n]);
+    await confirm(admin.writeContract({ ...reg, functionName: 'removePvSystem', args: [p[5], 0n] }));
+    await confirm(admin.writeContract({ ...reg, functionName: 'removeBattery', args: [p[5], 0n] }));
 
     await f.setTime(w0 + 5n);
     await app.keeper.tick();
@@ -164,10 +165,10 @@ describe('market hardening: keeper recovery and membership changes', () => {
 
     // Membership changes during the delivery hour, after the clearing.
     await f.setTime(w0 + HOUR + 600n);
-    await registry('deregister', [p[3]]);
-    await registry('removePvSystem', [p[3], 0n]);
-    await registry('removeBattery', [p[3], 0n]);
-    await registry('removePvSystem', [p[4], 0n]);
+    await confirm(admin.writeContract({ ...reg, functionName: 'deregister', args: [p[3]] }));
+    await confirm(admin.writeContract({ ...reg, functionName: 'removePvSystem', args: [p[3], 0n] }));
+    await confirm(admin.writeContract({ ...reg, functionName: 'removeBattery', args: [p[3], 0n] }));
+    await confirm(admin.writeContract({ ...reg, functionName: 'removePvSystem', args: [p[4], 0n] }));
     const before = new Map<Address, bigint>();
     for (const a of p) before.set(a, await balanceOf(a));
 

@@ -7,13 +7,14 @@ import { createPublicClient, createTestClient, http, parseEventLogs, type Addres
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi } from '../src/abi.js';
-import { ANVIL_KEYS, freePort } from '../src/anvil.js';
+import { freePort } from '../dev/ports.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { MarketReader, makeChain } from '../src/chain.js';
 import { HOUR, marketEvents, metricValue, setupMarket, type Fixture } from './fixture.js';
 import { spawnKeeper, until, type KeeperProcess } from './process.js';
 import { get, orderBody, post } from './relayer-helpers.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 
 describe('relayer: kill -9 and restart', () => {
   let f: Fixture;

@@ -7,6 +7,7 @@ import { makeChain } from '../src/chain.js';
 import { batchHints, computeHints, type BookNode } from '../src/relayer/hints.js';
 import type { OrderData, Side } from '../src/relayer/types.js';
 import { setupMarket, type Fixture } from './fixture.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const addr = (i: number): Address => getAddress(`0x${(i + 1).toString(16).padStart(40, '0')}`);
 
@@ -79,7 +80,6 @@ describe('batch hints on anvil', () => {
   });
 
   it("equal the market's own findHint before each placement, over a book with tombstones and ties", async () => {
-    const TOKEN = 10n ** 18n;
     const w = f.start;
     await f.setTime(w + 5n);
     const chain = makeChain(f.anvil.chainId, f.anvil.url);

@@ -24,12 +24,11 @@ import { reasonName } from '../src/relayer/reasons.js';
 import { HOUR, marketEvents, metricValue, setupMarket, type Fixture, type Prosumer } from './fixture.js';
 import { settleModel, type ModelTrade, type Outcome } from './model.js';
 import { cancelBody, get, orderBody, permitBody, post, signOrder, type OrderFields } from './relayer-helpers.js';
+import { TOKEN_UNIT as TOKEN, TRADE_REASONS as REASON } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const N = 20;
 const BUYERS = 10;
 const STATUS = ['Pending', 'Accepted', 'Rejected'] as const;
-const REASON = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'] as const;
 
 /** The same readings for every window: buyer 1 imports too little, seller 12 exports too little, buyer 2 has none. */
 class FixedMeters implements MeterSource {
@@ -323,7 +322,7 @@ describe('relayer', () => {
     expect(relayed).toEqual(direct);
     // All four settlement paths were exercised.
     expect(new Set(relayed.settled.map((s) => s.reason))).toEqual(
-      new Set(['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds']),
+      new Set(REASON),
     );
   });
 

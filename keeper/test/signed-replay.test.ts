@@ -21,14 +21,15 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SideModel } from '../bench/book-model.js';
 import { energyMarketAbi } from '../src/abi.js';
-import { ANVIL_KEYS, foundryBin, repoRoot } from '../src/anvil.js';
+import { foundryBin, repoRoot } from '../dev/paths.js';
+import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { ExportedEvent, ExportFile } from '../src/export.js';
 import { CANCEL_TYPES, ORDER_TYPES } from '../src/typed-data.js';
 import { HOUR, setupMarket, type Fixture, type Prosumer } from './fixture.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-const TOKEN = 10n ** 18n;
 const SELECTOR = {
   InvalidSignature: toFunctionSelector('InvalidSignature(address)'),
   InvalidNonce: toFunctionSelector('InvalidNonce(address,uint256,uint256)'),

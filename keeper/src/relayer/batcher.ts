@@ -274,7 +274,7 @@ export class Batcher {
         await this.resolve(batch[0]!, { status: 'rejected', reason });
         return 'halved';
       }
-      this.log.warn({ err: String(error) }, 'order batch not sent; retrying next round');
+      this.log.warn({ err: error }, 'order batch not sent; retrying next round');
       return 'stop';
     }
     this.limit = this.batch;
@@ -363,7 +363,7 @@ export class Batcher {
     } catch (error) {
       if (error instanceof DeterministicError)
         await this.resolve(item, { status: 'rejected', reason: error.errorName ?? 'Reverted' });
-      else this.log.warn({ id: item.id, err: String(error) }, 'cancel not sent; retrying next round');
+      else this.log.warn({ id: item.id, err: error }, 'cancel not sent; retrying next round');
     }
   }
 
@@ -440,7 +440,7 @@ export class Batcher {
     } catch (error) {
       if (error instanceof DeterministicError)
         await this.resolve(item, { status: 'rejected', reason: error.errorName ?? 'Reverted' });
-      else this.log.warn({ id: item.id, err: String(error) }, 'permit not sent; retrying next round');
+      else this.log.warn({ id: item.id, err: error }, 'permit not sent; retrying next round');
     }
   }
 }

@@ -133,7 +133,7 @@ export function startRelayServer(
     handle(relayer, req, res, maxBody).catch((error: unknown) => {
       if (res.headersSent) return;
       if (error instanceof Refusal) return refuse(res, error);
-      log.error({ err: String(error) }, 'relayer request failed');
+      log.error({ err: error }, 'relayer request failed');
       refuse(res, new Refusal(500, 'INTERNAL', 'the request could not be recorded; it was not accepted'));
     });
   });

@@ -181,7 +181,7 @@ export class Relayer {
   private async run(): Promise<void> {
     while (!this.stopping) {
       await this.flush().catch((error: unknown) =>
-        this.log.error({ err: String(error) }, 'relay round failed; retrying next interval'),
+        this.log.error({ err: error }, 'relay round failed; retrying next interval'),
       );
       if (this.stopping) break;
       if (this.wakeRequested) {
@@ -359,7 +359,7 @@ export class Relayer {
       if (error instanceof Refusal) throw error;
       const cause = (error as { cause?: unknown }).cause;
       if (cause instanceof Refusal) throw cause;
-      this.log.warn({ err: String(error) }, 'chain read failed while checking a request');
+      this.log.warn({ err: error }, 'chain read failed while checking a request');
       throw new Refusal(503, 'CHAIN_UNAVAILABLE', 'the relayer could not read the chain; try again');
     }
   }

@@ -16,29 +16,39 @@ import {
   type Hex,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { energyTokenAbi, prosumerRegistryAbi } from './abi.js';
-import { ANVIL_KEYS, repoRoot, startAnvil, type Anvil } from './anvil.js';
-import { createKeeperApp, type KeeperApp } from './app.js';
-import { MarketReader, makeChain } from './chain.js';
-import { loadConfig } from './config.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { startAnvil, type Anvil } from './anvil.js';
+import { repoRoot } from './paths.js';
+import { ANVIL_KEYS, TEST_MNEMONIC } from './test-keys.js';
+import { createKeeperApp, type KeeperApp } from '../src/app.js';
+import { MarketReader, makeChain } from '../src/chain.js';
+import { loadConfig } from '../src/config.js';
+import { TOKEN_UNIT, TRADE_REASONS } from '../src/constants.js';
+import { loadDemoConfig } from './demo-config.js';
 import { deploy } from './deploy.js';
-import { exportWindows, writeExport } from './export.js';
-import { SimulatedMeters } from './meters/simulated.js';
-import { RelayerClient, readSigningDomains } from './relayer/client.js';
+import { exportWindows, writeExport } from '../src/export.js';
+import { SimulatedMeters } from '../src/meters/simulated.js';
+import { RelayerClient, readSigningDomains } from '../src/relayer/client.js';
 import { startWebServer, type WebServer } from '../../web/server/index.js';
-import { runAgentFor } from './agent/index.js';
-import { SimulatedForecasts } from './forecasts/simulated.js';
-import { SimulatedPlans } from './plans/simulated.js';
+import { runAgentFor } from '../src/agent/index.js';
+import { SimulatedForecasts } from '../src/forecasts/simulated.js';
+import { SimulatedPlans } from '../src/plans/simulated.js';
 
-const env = process.env;
-const WINDOWS = Number(env.DEMO_WINDOWS ?? 6);
-const WINDOW_SECONDS = Number(env.DEMO_WINDOW_SECONDS ?? 20);
-const PROSUMERS = Number(env.DEMO_PROSUMERS ?? 20);
+const env = (() => {
+  try {
+    return loadDemoConfig(process.env);
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}`);
+    process.exit(2);
+  }
+})();
+const WINDOWS = env.DEMO_WINDOWS;
+const WINDOW_SECONDS = env.DEMO_WINDOW_SECONDS;
+const PROSUMERS = env.DEMO_PROSUMERS;
+const TOKEN = TOKEN_UNIT;
+const REASONS: readonly string[] = TRADE_REASONS;
 /** After the summary: keep the chain, the keeper and the web app up until Ctrl-C (default: in a terminal). */
-const STAY = env.DEMO_STAY === undefined ? process.stdout.isTTY === true : env.DEMO_STAY === 'true';
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const TOKEN = 10n ** 18n;
-const REASONS = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'];
+const STAY = env.DEMO_STAY ?? process.stdout.isTTY === true;
 
 const t0 = Date.now();
 const say = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
@@ -66,7 +76,7 @@ function community(): Member[] {
     const battery = kind <= 1 ? 3000 + Math.round(r() * 2) * 1000 : 0;
     return {
       name: `home-${String(i + 1).padStart(2, '0')}`,
-      account: mnemonicToAccount(MNEMONIC, { addressIndex: 200 + i }),
+      account: mnemonicToAccount(TEST_MNEMONIC, { addressIndex: 200 + i }),
       pvPeakW: BigInt(pv),
       batteryPowerW: BigInt(battery),
       batteryCapacityWh: BigInt(battery * 2),
@@ -75,6 +85,9 @@ function community(): Member[] {
     };
   });
 }
+
+/** Stops whatever the demo started (set by main once it can); every exit path goes through it. */
+let stopStarted: ((code: number) => Promise<void>) | undefined;
 
 async function main() {
   let anvil: Anvil | undefined;
@@ -91,21 +104,22 @@ async function main() {
     await anvil?.stop().catch(() => undefined);
     process.exit(code);
   };
+  stopStarted = cleanup;
   process.on('SIGINT', () => {
     say('Ctrl-C: stopping the keeper and the chain');
     void cleanup(130);
   });
   process.on('SIGTERM', () => void cleanup(143));
 
-  let rpcUrl = env.RPC_URL?.trim() || undefined;
+  let rpcUrl = env.RPC_URL;
   if (!rpcUrl) {
     say('starting an embedded anvil (1 s blocks)…');
     anvil = await startAnvil({ chainId: 31337, extraArgs: ['--block-time', '1'] });
     rpcUrl = anvil.url;
     say(`anvil listening on ${rpcUrl}`);
   }
-  const adminKey = (env.PRIVATE_KEY?.trim() || ANVIL_KEYS[0]) as Hex;
-  const keeperKey = (env.KEEPER_PRIVATE_KEY?.trim() || ANVIL_KEYS[1]) as Hex;
+  const adminKey = (env.PRIVATE_KEY ?? ANVIL_KEYS[0]) as Hex;
+  const keeperKey = (env.KEEPER_PRIVATE_KEY ?? ANVIL_KEYS[1]) as Hex;
   const probe = createPublicClient({ transport: http(rpcUrl) });
   const chainId = await probe.getChainId();
   const chain = makeChain(chainId, rpcUrl);
@@ -121,15 +135,18 @@ async function main() {
   say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each (the homes get no ether)…`);
   const wait = (hash: Hex) => client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
   let nonce = await client.getTransactionCount({ address: admin.account.address, blockTag: 'pending' });
-  const adminTx = (address: Address, abi: readonly unknown[], functionName: string, args: unknown[], value?: bigint) =>
-    admin.writeContract({ address, abi: abi as never, functionName: functionName as never, args: args as never, nonce: nonce++, value } as never);
+  const registry = { address: d.registry, abi: prosumerRegistryAbi } as const;
   const pending: Hex[] = [];
   for (const [i, m] of members.entries()) {
     const a = m.account.address;
-    pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'register', [a, BigInt(i + 1)]));
-    if (m.pvPeakW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addPvSystem', [a, m.pvPeakW]));
-    if (m.batteryPowerW > 0n) pending.push(await adminTx(d.registry, prosumerRegistryAbi, 'addBattery', [a, m.batteryPowerW, m.batteryCapacityWh]));
-    pending.push(await adminTx(d.token, energyTokenAbi, 'mint', [a, 500n * TOKEN]));
+    pending.push(await admin.writeContract({ ...registry, functionName: 'register', args: [a, BigInt(i + 1)], nonce: nonce++ }));
+    if (m.pvPeakW > 0n) pending.push(await admin.writeContract({ ...registry, functionName: 'addPvSystem', args: [a, m.pvPeakW], nonce: nonce++ }));
+    if (m.batteryPowerW > 0n) {
+      const args = [a, m.batteryPowerW, m.batteryCapacityWh] as const;
+      pending.push(await admin.writeContract({ ...registry, functionName: 'addBattery', args, nonce: nonce++ }));
+    }
+    const mint = { address: d.token, abi: energyTokenAbi, functionName: 'mint', args: [a, 500n * TOKEN] } as const;
+    pending.push(await admin.writeContract({ ...mint, nonce: nonce++ }));
   }
   await Promise.all(pending.map(wait));
   for (const m of members) {
@@ -186,7 +203,7 @@ async function main() {
   for (const failed of failedPermits) say(`  a permit failed: ${String(failed.reason).split('\n')[0]}`);
   say(`${members.length - failedPermits.length} permits relayed`);
   web = await startWebServer(
-    { rpcUrl, marketAddress: d.market, relayerUrl, startBlock: BigInt(d.startBlock), port: Number(env.WEB_PORT ?? 8080), demoWallets: true, logLevel: 'warn' },
+    { rpcUrl, marketAddress: d.market, relayerUrl, startBlock: BigInt(d.startBlock), port: env.WEB_PORT, demoWallets: true, logLevel: 'warn' },
   );
   say(`web app: ${web.url} (sign in as any home with the "demo wallet" picker: test keys, local chain only)`);
   for (const m of members) say(`  ${m.name}  ${m.account.address}`);
@@ -209,7 +226,7 @@ async function main() {
     settings: { closeMarginS: 2, thresholdWh: 0n },
     log: agentLog,
   });
-  const reader = new MarketReader(client as never, d.market);
+  const reader = new MarketReader(client, d.market);
   const ordered: bigint[] = [];
   const placedIn = new Map<bigint, { bids: number; asks: number }>();
   const reported = new Set<bigint>();
@@ -260,7 +277,7 @@ async function main() {
   if (stopping) return;
   console.log('');
   const out = path.join(repoRoot, 'exports', `demo-${chainId}.json`);
-  const file = await exportWindows(client as never, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, { fromBlock: 0n });
+  const file = await exportWindows(client, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, { fromBlock: 0n });
   await writeExport(out, file);
   say(`summary: ${totals.orders} orders, ${totals.trades} trades, ${totals.energyWh} Wh cleared, ${totals.accepted} accepted (${totals.trades ? Math.round((100 * totals.accepted) / totals.trades) : 0} %), ${Number(formatEther(totals.tokens)).toFixed(4)} CET paid`);
   say(`event export: ${path.relative(repoRoot, out)} (replay it: make replay FILE=${path.relative(repoRoot, out)})`);
@@ -274,7 +291,10 @@ async function main() {
   await cleanup(0);
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
+  say(`demo failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   console.error(error);
-  process.exit(1);
+  // A clean-up already under way (Ctrl-C) exits by itself.
+  if (stopStarted) await stopStarted(1);
+  else process.exit(1);
 });

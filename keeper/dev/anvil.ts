@@ -1,37 +1,7 @@
 // Starts and stops the native anvil binary on a free local port (tests and the demo).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Native Foundry binary from node_modules (the npm launchers swallow exit codes). */
-export function foundryBin(tool: 'anvil' | 'forge' | 'cast'): string {
-  return path.join(repoRoot, 'node_modules', '@foundry-rs', `${tool}-linux-amd64`, 'bin', tool);
-}
-
-/** The ten default anvil accounts' private keys (mnemonic "test test ... junk"). */
-export const ANVIL_KEYS = [
-  '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
-  '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
-  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
-  '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
-  '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a',
-] as const;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') return reject(new Error('no port'));
-      server.close(() => resolve(address.port));
-    });
-  });
-}
+import { foundryBin } from './paths.js';
+import { freePort } from './ports.js';
 
 export interface Anvil {
   url: string;
