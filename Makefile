@@ -13,10 +13,10 @@ replay: build
 # The main job: a local energy community on an embedded anvil (or RPC_URL=... with PRIVATE_KEY= and
 # KEEPER_PRIVATE_KEY= of funded accounts). DEMO_WINDOWS, DEMO_WINDOW_SECONDS, DEMO_PROSUMERS tune it.
 .PHONY: demo
+# Settings reach the demo through the environment (make exports command-line variables), never on the echoed
+# command line: `make demo PRIVATE_KEY=...` does not print the key. Defaults and checks: keeper/dev/demo-config.ts.
 demo: build web-build
-	RPC_URL="$(RPC_URL)" PRIVATE_KEY="$(PRIVATE_KEY)" KEEPER_PRIVATE_KEY="$(KEEPER_PRIVATE_KEY)" \
-	DEMO_WINDOWS="$(or $(DEMO_WINDOWS),6)" DEMO_WINDOW_SECONDS="$(or $(DEMO_WINDOW_SECONDS),20)" \
-	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/dev/demo.ts
+	exec node --import tsx keeper/dev/demo.ts
 
 .PHONY: install build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint coverage clean
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,16 @@ const rpcAlive = async (url: string) =>
   );
 
 describe('make demo (keeper/dev/demo.ts)', () => {
+  it('never prints the keys it is given (make passes them in the environment)', () => {
+    const key = `0x${'ab'.repeat(32)}`;
+    const printed = execFileSync('make', ['-n', 'demo', `PRIVATE_KEY=${key}`, `KEEPER_PRIVATE_KEY=${key}`], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    expect(printed).toContain('keeper/dev/demo.ts');
+    expect(printed).not.toContain(key);
+  });
+
   it('refuses invalid DEMO_* settings with a clear message before starting anything', async () => {
     for (const [name, value, why] of [
       ['DEMO_WINDOW_SECONDS', '15', /DEMO_WINDOW_SECONDS.*even/],
