@@ -18,7 +18,7 @@ demo: build
 	DEMO_WINDOWS="$(or $(DEMO_WINDOWS),6)" DEMO_WINDOW_SECONDS="$(or $(DEMO_WINDOW_SECONDS),20)" \
 	DEMO_PROSUMERS="$(or $(DEMO_PROSUMERS),20)" exec node --import tsx keeper/dev/demo.ts
 
-.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint coverage clean
+.PHONY: install build test test-forge test-keeper typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint lint-fix coverage clean
 
 install: $(STAMP)
 
@@ -94,8 +94,15 @@ fmt: install
 fmt-fix: install
 	$(FORGE) fmt
 
+lint-fix: install
+	npx biome check --write keeper
+
+# Solidity: forge fmt and lint. Keeper: Biome (lint and format, biome.json) and no line over 120 characters.
 lint: fmt typecheck
 	$(FORGE) lint src
+	npx biome check keeper
+	npx tsx keeper/scripts/check-lines.ts
+	npx tsx keeper/scripts/gen-options-doc.ts --check
 
 # Own out/cache dirs: coverage builds unoptimised artifacts that would otherwise break later scripts.
 coverage: install

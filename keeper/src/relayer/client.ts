@@ -117,7 +117,13 @@ export class RelayerClient {
       domain: this.domains.token,
       types: PERMIT_TYPES,
       primaryType: 'Permit',
-      message: { owner: account.address, spender, value: permit.value, nonce: permit.permitNonce, deadline: permit.deadline },
+      message: {
+        owner: account.address,
+        spender,
+        value: permit.value,
+        nonce: permit.permitNonce,
+        deadline: permit.deadline,
+      },
     });
     return this.post('/v1/permits', {
       owner: account.address,

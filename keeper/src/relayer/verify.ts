@@ -176,7 +176,10 @@ export interface OrderCheckOptions {
 }
 
 export class Verifier {
-  constructor(readonly client: PublicClient<Transport, Chain>, readonly info: ChainInfo) {}
+  constructor(
+    readonly client: PublicClient<Transport, Chain>,
+    readonly info: ChainInfo,
+  ) {}
 
   private async head(): Promise<{ blockNumber: bigint; timestamp: bigint }> {
     const block = await this.client.getBlock({ blockTag: 'latest' });
