@@ -18,7 +18,7 @@ replay: build
 demo: build web-build
 	exec node --import tsx keeper/dev/demo.ts
 
-.PHONY: install build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint coverage clean
+.PHONY: install build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint lint-fix coverage clean
 
 install: $(STAMP)
 
@@ -110,8 +110,15 @@ fmt: install
 fmt-fix: install
 	$(FORGE) fmt
 
+lint-fix: install
+	npx biome check --write keeper
+
+# Solidity: forge fmt and lint. Keeper: Biome (lint and format, biome.json) and no line over 120 characters.
 lint: fmt typecheck
 	$(FORGE) lint src
+	npx biome check keeper
+	npx tsx keeper/scripts/check-lines.ts
+	npx tsx keeper/scripts/gen-options-doc.ts --check
 
 # Own out/cache dirs: coverage builds unoptimised artifacts that would otherwise break later scripts.
 coverage: install

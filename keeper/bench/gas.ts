@@ -457,11 +457,22 @@ async function setupBench(url: string) {
   };
 
   return {
-    rpc, client, token, registry, market, newAccounts, registerAccounts, placeTx, cancelTx, mintTx, approveTx,
-    openWindow, getWindow, placeSorted,
+    rpc,
+    client,
+    token,
+    registry,
+    market,
+    newAccounts,
+    registerAccounts,
+    placeTx,
+    cancelTx,
+    mintTx,
+    approveTx,
+    openWindow,
+    getWindow,
+    placeSorted,
   };
 }
-type BenchSetup = Awaited<ReturnType<typeof setupBench>>;
 
 /** The anvil of a run: auto-impersonation, zero base fee and gas price, a huge block gas limit. */
 const startBenchAnvil = (timestamp: bigint) =>
@@ -470,10 +481,13 @@ const startBenchAnvil = (timestamp: bigint) =>
     accounts: 1,
     extraArgs: [
       '--auto-impersonate',
-      '--base-fee', '0',
+      '--base-fee',
+      '0',
       '--disable-min-priority-fee',
-      '--gas-limit', '100000000000',
-      '--order', 'fifo',
+      '--gas-limit',
+      '100000000000',
+      '--order',
+      'fifo',
       '--disable-console-log',
     ],
   });
@@ -506,8 +520,19 @@ async function runClassic(options: BenchOptions, log: (m: string) => void): Prom
   const elapsed = stopwatch();
   const anvil = await startBenchAnvil(h0 + 60n);
   try {
-    const { rpc, client, market, newAccounts, placeTx, cancelTx, mintTx, approveTx, openWindow, getWindow,
-      placeSorted } = await setupBench(anvil.url);
+    const {
+      rpc,
+      client,
+      market,
+      newAccounts,
+      placeTx,
+      cancelTx,
+      mintTx,
+      approveTx,
+      openWindow,
+      getWindow,
+      placeSorted,
+    } = await setupBench(anvil.url);
 
     // ---------------------------------------------------------- 1. placeOrder, books up to maxBook per side
     const w1 = h0;
@@ -595,10 +620,17 @@ async function runClassic(options: BenchOptions, log: (m: string) => void): Prom
     const refusalOf = async (who: Address, side: Side, price: bigint, hint: Address) => {
       try {
         const args = [w1, side, 1000n, price, hint] as const;
-        await client.simulateContract({ address: market, abi: energyMarketAbi, functionName: 'placeOrder', args, account: who });
+        await client.simulateContract({
+          address: market,
+          abi: energyMarketAbi,
+          functionName: 'placeOrder',
+          args,
+          account: who,
+        });
         return undefined;
       } catch (error) {
-        const reverted = error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : null;
+        const reverted =
+          error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : null;
         if (reverted instanceof ContractFunctionRevertedError) return reverted.data?.errorName ?? 'unknown error';
         throw error;
       }
@@ -675,7 +707,8 @@ async function runClassic(options: BenchOptions, log: (m: string) => void): Prom
         const far = after(side, n - 1, 2n);
         await rpc.send(placeTx(replacer, w1, side, 1000n, far, await findHint(side, far)));
         await rpc.send(cancelTx(replacer, w1));
-        const worst = `worst placed: re-placement, hinted owner re-placed ${MAX_PLACEMENTS - 1} times, ` +
+        const worst =
+          `worst placed: re-placement, hinted owner re-placed ${MAX_PLACEMENTS - 1} times, ` +
           `${MAX_HINT_WALK} orders placed since the hint was read`;
         await measureHostile(side, worst, replacer, place, hinted);
         const next = measurers.pop();
@@ -838,7 +871,7 @@ async function runClassic(options: BenchOptions, log: (m: string) => void): Prom
       },
       {
         operation: 'readings',
-        scenario: "worst: every prosumer a trader, first reading",
+        scenario: 'worst: every prosumer a trader, first reading',
         worst: true,
         sizes: sizes2,
         gasUsed: [r1.gasUsed, r2.gasUsed],
@@ -1297,9 +1330,7 @@ function render(
   }
   out.push('');
   const [s1, s2] = options.batches;
-  out.push(
-    `| batch (receipt gasUsed) | ${fmt(s1)} | ${fmt(s2)} | per step | fixed | gas limit needed per step |`,
-  );
+  out.push(`| batch (receipt gasUsed) | ${fmt(s1)} | ${fmt(s2)} | per step | fixed | gas limit needed per step |`);
   out.push('|---|---:|---:|---:|---:|---:|');
   for (const row of batches) {
     const used = marginal(row, 'gasUsed');

@@ -23,12 +23,18 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const port = options.port ?? (await freePort());
   const chainId = options.chainId ?? 31337;
   const args = [
-    '--port', String(port),
-    '--host', '127.0.0.1',
-    '--chain-id', String(chainId),
-    '--accounts', String(options.accounts ?? 10),
-    '--balance', '1000000',
-    '--code-size-limit', '100000',
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--chain-id',
+    String(chainId),
+    '--accounts',
+    String(options.accounts ?? 10),
+    '--balance',
+    '1000000',
+    '--code-size-limit',
+    '100000',
     ...(options.timestamp === undefined ? [] : ['--timestamp', String(options.timestamp)]),
     ...(options.extraArgs ?? []),
   ];

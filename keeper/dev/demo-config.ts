@@ -3,7 +3,10 @@
 import { z } from 'zod';
 
 const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v), schema.optional());
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v),
+    schema.optional(),
+  );
 const int = (name: string, min: number, max: number) =>
   z.coerce
     .number({ error: `${name} must be a number` })
@@ -16,7 +19,10 @@ export const demoConfigSchema = z.object({
   DEMO_WINDOWS: optional(int('DEMO_WINDOWS', 1, 48)).default(6),
   // The settlement grace is half a window and must be a whole number of seconds.
   DEMO_WINDOW_SECONDS: optional(
-    int('DEMO_WINDOW_SECONDS', 10, 3600).refine((s) => s % 2 === 0, 'DEMO_WINDOW_SECONDS must be even (the grace is half a window)'),
+    int('DEMO_WINDOW_SECONDS', 10, 3600).refine(
+      (s) => s % 2 === 0,
+      'DEMO_WINDOW_SECONDS must be even (the grace is half a window)',
+    ),
   ).default(20),
   DEMO_PROSUMERS: optional(int('DEMO_PROSUMERS', 1, 200)).default(20),
   /** Keep everything up after the summary (default: when the output is a terminal). */

@@ -6,17 +6,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import {
-  createPublicClient,
-  createWalletClient,
-  formatEther,
-  http,
-  maxUint256,
-  type Address,
-  type Hex,
-} from 'viem';
+import { createPublicClient, createWalletClient, formatEther, http, maxUint256, type Hex } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
 import { startAnvil, type Anvil } from './anvil.js';
 import { repoRoot } from './paths.js';
 import { ANVIL_KEYS, TEST_MNEMONIC } from './test-keys.js';
@@ -55,7 +47,7 @@ const say = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rand = (seed: number) => {
   let x = seed >>> 0;
-  return () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32);
+  return () => (x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32;
 };
 
 interface Member {
@@ -128,19 +120,30 @@ async function main() {
   const keeperAddress = privateKeyToAccount(keeperKey).address;
 
   say(`deploying token, registry and market (windows of ${WINDOW_SECONDS} s, grace ${WINDOW_SECONDS / 2} s)…`);
-  const d = await deploy({ rpcUrl, privateKey: adminKey, windowDuration: WINDOW_SECONDS, settlementGrace: WINDOW_SECONDS / 2, keeper: keeperAddress });
+  const d = await deploy({
+    rpcUrl,
+    privateKey: adminKey,
+    windowDuration: WINDOW_SECONDS,
+    settlementGrace: WINDOW_SECONDS / 2,
+    keeper: keeperAddress,
+  });
   say(`market ${d.market}, token ${d.token}, registry ${d.registry}`);
 
   const members = community();
-  say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each (the homes get no ether)…`);
+  say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each (no ether)…`);
   const wait = (hash: Hex) => client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
   let nonce = await client.getTransactionCount({ address: admin.account.address, blockTag: 'pending' });
   const registry = { address: d.registry, abi: prosumerRegistryAbi } as const;
   const pending: Hex[] = [];
   for (const [i, m] of members.entries()) {
     const a = m.account.address;
-    pending.push(await admin.writeContract({ ...registry, functionName: 'register', args: [a, BigInt(i + 1)], nonce: nonce++ }));
-    if (m.pvPeakW > 0n) pending.push(await admin.writeContract({ ...registry, functionName: 'addPvSystem', args: [a, m.pvPeakW], nonce: nonce++ }));
+    pending.push(
+      await admin.writeContract({ ...registry, functionName: 'register', args: [a, BigInt(i + 1)], nonce: nonce++ }),
+    );
+    if (m.pvPeakW > 0n)
+      pending.push(
+        await admin.writeContract({ ...registry, functionName: 'addPvSystem', args: [a, m.pvPeakW], nonce: nonce++ }),
+      );
     if (m.batteryPowerW > 0n) {
       const args = [a, m.batteryPowerW, m.batteryCapacityWh] as const;
       pending.push(await admin.writeContract({ ...registry, functionName: 'addBattery', args, nonce: nonce++ }));
@@ -150,7 +153,10 @@ async function main() {
   }
   await Promise.all(pending.map(wait));
   for (const m of members) {
-    say(`  ${m.name}  PV ${(Number(m.pvPeakW) / 1000).toFixed(0).padStart(2)} kW  battery ${(Number(m.batteryPowerW) / 1000).toFixed(0)} kW / ${(Number(m.batteryCapacityWh) / 1000).toFixed(0)} kWh  asks ${m.askPrice}  bids ${m.bidPrice} CET/kWh`);
+    const kw = (w: bigint) => (Number(w) / 1000).toFixed(0);
+    const battery = `${kw(m.batteryPowerW)} kW / ${kw(m.batteryCapacityWh)} kWh`;
+    const prices = `asks ${m.askPrice}  bids ${m.bidPrice} CET/kWh`;
+    say(`  ${m.name}  PV ${kw(m.pvPeakW).padStart(2)} kW  battery ${battery}  ${prices}`);
   }
 
   // Each window stands for an hour of a day, from 06:00 on, so the demo sweeps the morning: households
@@ -161,6 +167,7 @@ async function main() {
     const index = w / BigInt(WINDOW_SECONDS);
     return Number((6n + index - (firstIndex ?? index) + 240n) % 24n);
   };
+  const hh = (w: bigint) => String(hourOf(w)).padStart(2, '0');
   const meters = new SimulatedMeters(7, hourOf);
   await mkdir(path.join(repoRoot, 'exports'), { recursive: true });
   const logFile = path.join(repoRoot, 'exports', `demo-${chainId}-keeper.log`);
@@ -179,7 +186,10 @@ async function main() {
     RELAY_CLOSE_MARGIN_S: '2',
     RELAY_JOURNAL_PATH: path.join(journalDir, 'journal.jsonl'),
   });
-  app = await createKeeperApp(config, { meters, logger: pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false })) });
+  app = await createKeeperApp(config, {
+    meters,
+    logger: pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false })),
+  });
   await app.keeper.startupChecks();
   const port = (app.server?.address() as { port: number }).port;
   const relayer = await app.startRelayer();
@@ -193,7 +203,12 @@ async function main() {
   const deadline = (await client.getBlock()).timestamp + 86_400n;
   const permits = await Promise.allSettled(
     members.map(async (m) => {
-      const permitNonce = await client.readContract({ address: d.token, abi: energyTokenAbi, functionName: 'nonces', args: [m.account.address] });
+      const permitNonce = await client.readContract({
+        address: d.token,
+        abi: energyTokenAbi,
+        functionName: 'nonces',
+        args: [m.account.address],
+      });
       const id = await relay.submitPermit(m.account, { value: maxUint256, permitNonce, deadline });
       const done = await relay.settled(id, { timeoutMs: 60_000 });
       if (done.status !== 'relayed') throw new Error(`${m.name}: permit ${done.status} (${done.reason ?? ''})`);
@@ -202,9 +217,15 @@ async function main() {
   const failedPermits = permits.filter((p) => p.status === 'rejected');
   for (const failed of failedPermits) say(`  a permit failed: ${String(failed.reason).split('\n')[0]}`);
   say(`${members.length - failedPermits.length} permits relayed`);
-  web = await startWebServer(
-    { rpcUrl, marketAddress: d.market, relayerUrl, startBlock: BigInt(d.startBlock), port: env.WEB_PORT, demoWallets: true, logLevel: 'warn' },
-  );
+  web = await startWebServer({
+    rpcUrl,
+    marketAddress: d.market,
+    relayerUrl,
+    startBlock: BigInt(d.startBlock),
+    port: env.WEB_PORT,
+    demoWallets: true,
+    logLevel: 'warn',
+  });
   say(`web app: ${web.url} (sign in as any home with the "demo wallet" picker: test keys, local chain only)`);
   for (const m of members) say(`  ${m.name}  ${m.account.address}`);
 
@@ -247,7 +268,7 @@ async function main() {
       const placed = { bids: sides.length - asks, asks };
       placedIn.set(w, placed);
       totals.orders += placed.bids + placed.asks;
-      say(`window ${ordered.length} (${String(hourOf(w)).padStart(2, '0')}:00) open: ${placed.bids} bids, ${placed.asks} asks placed`);
+      say(`window ${ordered.length} (${hh(w)}:00) open: ${placed.bids} bids, ${placed.asks} asks placed`);
     }
     for (const [i, id] of ordered.entries()) {
       if (reported.has(id)) continue;
@@ -268,22 +289,39 @@ async function main() {
       totals.accepted += accepted;
       totals.energyWh += win.clearedEnergyWh;
       const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ');
-      console.log(
-        `  ${String(i + 1).padStart(6)}  ${String(hourOf(id)).padStart(2, '0')}:00  ${String(bids).padStart(4)}  ${String(asks).padStart(4)}  ${Number(formatEther(win.clearingPrice)).toFixed(2).padStart(13)}  ${String(win.clearedEnergyWh).padStart(10)}  ${String(win.tradeCount).padStart(6)}  ${String(accepted).padStart(8)}  ${String(Number(win.tradeCount) - accepted).padStart(8)}${why ? ` (${why})` : ''}`,
-      );
+      const cells = [
+        String(i + 1).padStart(6),
+        `${hh(id)}:00`,
+        String(bids).padStart(4),
+        String(asks).padStart(4),
+        Number(formatEther(win.clearingPrice)).toFixed(2).padStart(13),
+        String(win.clearedEnergyWh).padStart(10),
+        String(win.tradeCount).padStart(6),
+        String(accepted).padStart(8),
+        String(Number(win.tradeCount) - accepted).padStart(8),
+      ];
+      console.log(`  ${cells.join('  ')}${why ? ` (${why})` : ''}`);
     }
     await sleep(500);
   }
   if (stopping) return;
   console.log('');
   const out = path.join(repoRoot, 'exports', `demo-${chainId}.json`);
-  const file = await exportWindows(client, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, { fromBlock: 0n });
+  const file = await exportWindows(client, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, {
+    fromBlock: 0n,
+  });
   await writeExport(out, file);
-  say(`summary: ${totals.orders} orders, ${totals.trades} trades, ${totals.energyWh} Wh cleared, ${totals.accepted} accepted (${totals.trades ? Math.round((100 * totals.accepted) / totals.trades) : 0} %), ${Number(formatEther(totals.tokens)).toFixed(4)} CET paid`);
+  const acceptedPercent = totals.trades ? Math.round((100 * totals.accepted) / totals.trades) : 0;
+  const paid = Number(formatEther(totals.tokens)).toFixed(4);
+  say(
+    `summary: ${totals.orders} orders, ${totals.trades} trades, ${totals.energyWh} Wh cleared, ` +
+      `${totals.accepted} accepted (${acceptedPercent} %), ${paid} CET paid`,
+  );
   say(`event export: ${path.relative(repoRoot, out)} (replay it: make replay FILE=${path.relative(repoRoot, out)})`);
   const balances = await Promise.all(members.map((m) => client.getBalance({ address: m.account.address })));
   const nonces = await Promise.all(members.map((m) => client.getTransactionCount({ address: m.account.address })));
-  say(`the homes hold ${formatEther(balances.reduce((a, b) => a + b, 0n))} ether and sent ${nonces.reduce((a, b) => a + b, 0)} transactions`);
+  const ether = formatEther(balances.reduce((a, b) => a + b, 0n));
+  say(`the homes hold ${ether} ether and sent ${nonces.reduce((a, b) => a + b, 0)} transactions`);
   if (STAY && web) {
     say(`the chain, the keeper and the web app stay up: ${web.url} (Ctrl-C stops everything)`);
     return;

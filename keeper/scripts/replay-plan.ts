@@ -21,16 +21,18 @@ const windows = data.windows.map((w) => {
     if (e.name === 'WindowOpened') opened = true;
     const kind = { OrderPlaced: 0, OrderCancelled: 1, SignedOrderRejected: 2 }[e.name];
     if (kind === undefined) return [];
-    return [{
-      kind,
-      prosumer: getAddress(e.args.prosumer as string),
-      side: Number(e.args.side ?? 0),
-      energyWh: BigInt(e.args.energyWh ?? 0),
-      price: BigInt(e.args.pricePerKWh ?? 0),
-      nonce: BigInt(e.args.nonce ?? 0),
-      reason: (e.args.reason ?? '0x00000000') as Hex,
-      beforeOpen: kind === 2 && !opened,
-    }];
+    return [
+      {
+        kind,
+        prosumer: getAddress(e.args.prosumer as string),
+        side: Number(e.args.side ?? 0),
+        energyWh: BigInt(e.args.energyWh ?? 0),
+        price: BigInt(e.args.pricePerKWh ?? 0),
+        nonce: BigInt(e.args.nonce ?? 0),
+        reason: (e.args.reason ?? '0x00000000') as Hex,
+        beforeOpen: kind === 2 && !opened,
+      },
+    ];
   });
   const readings = ev('MeterReadingSubmitted').map((e) => ({
     prosumer: getAddress(e.args.prosumer as string),
@@ -87,26 +89,54 @@ const planType = [
         components: [
           { name: 'windowId', type: 'uint256' },
           { name: 'opened', type: 'bool' },
-          { name: 'actions', type: 'tuple[]', components: [
-            { name: 'kind', type: 'uint8' }, { name: 'prosumer', type: 'address' }, { name: 'side', type: 'uint8' },
-            { name: 'energyWh', type: 'uint256' }, { name: 'price', type: 'uint256' },
-            { name: 'nonce', type: 'uint256' }, { name: 'reason', type: 'bytes4' },
-            { name: 'beforeOpen', type: 'bool' },
-          ] },
-          { name: 'readings', type: 'tuple[]', components: [
-            { name: 'prosumer', type: 'address' }, { name: 'importWh', type: 'uint256' }, { name: 'exportWh', type: 'uint256' },
-          ] },
-          { name: 'funds', type: 'tuple[]', components: [
-            { name: 'buyer', type: 'address' }, { name: 'balance', type: 'uint256' }, { name: 'allowance', type: 'uint256' },
-          ] },
+          {
+            name: 'actions',
+            type: 'tuple[]',
+            components: [
+              { name: 'kind', type: 'uint8' },
+              { name: 'prosumer', type: 'address' },
+              { name: 'side', type: 'uint8' },
+              { name: 'energyWh', type: 'uint256' },
+              { name: 'price', type: 'uint256' },
+              { name: 'nonce', type: 'uint256' },
+              { name: 'reason', type: 'bytes4' },
+              { name: 'beforeOpen', type: 'bool' },
+            ],
+          },
+          {
+            name: 'readings',
+            type: 'tuple[]',
+            components: [
+              { name: 'prosumer', type: 'address' },
+              { name: 'importWh', type: 'uint256' },
+              { name: 'exportWh', type: 'uint256' },
+            ],
+          },
+          {
+            name: 'funds',
+            type: 'tuple[]',
+            components: [
+              { name: 'buyer', type: 'address' },
+              { name: 'balance', type: 'uint256' },
+              { name: 'allowance', type: 'uint256' },
+            ],
+          },
           { name: 'cleared', type: 'bool' },
           { name: 'clearingPrice', type: 'uint256' },
           { name: 'clearedEnergyWh', type: 'uint256' },
           { name: 'tradeCount', type: 'uint256' },
-          { name: 'trades', type: 'tuple[]', components: [
-            { name: 'buyer', type: 'address' }, { name: 'seller', type: 'address' }, { name: 'energyWh', type: 'uint256' },
-            { name: 'status', type: 'uint8' }, { name: 'reason', type: 'uint8' }, { name: 'cost', type: 'uint256' },
-          ] },
+          {
+            name: 'trades',
+            type: 'tuple[]',
+            components: [
+              { name: 'buyer', type: 'address' },
+              { name: 'seller', type: 'address' },
+              { name: 'energyWh', type: 'uint256' },
+              { name: 'status', type: 'uint8' },
+              { name: 'reason', type: 'uint8' },
+              { name: 'cost', type: 'uint256' },
+            ],
+          },
           { name: 'settled', type: 'bool' },
           { name: 'acceptedCount', type: 'uint256' },
           { name: 'rejectedCount', type: 'uint256' },

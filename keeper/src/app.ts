@@ -60,7 +60,10 @@ export async function createKeeperApp(
   const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);
   sender.onProgress = () => keeper.noteProgress();
   log.info({ config: redactConfig(config), signer: account.address }, 'keeper configured');
-  const server = options.serve === false ? undefined : await startMetricsServer(metrics, keeper, config.metricsPort, config.metricsHost);
+  const server =
+    options.serve === false
+      ? undefined
+      : await startMetricsServer(metrics, keeper, config.metricsPort, config.metricsHost);
   const dispatch = options.dispatch ?? loadDispatchConfig(process.env);
   const dispatcher = dispatch && (await createDispatcher(dispatch, config, reader, metrics.registry, log));
   let loop: Promise<void> | undefined;
@@ -90,7 +93,8 @@ export async function createKeeperApp(
       await app.relayer?.stop(graceMs);
       loop ??= Promise.resolve();
       await Promise.race([loop, new Promise((r) => setTimeout(r, graceMs))]);
-      if (sender.inFlight.length > 0) log.warn({ txHashes: sender.inFlight }, 'abandoning an in-flight transaction; the next run re-reads the chain');
+      if (sender.inFlight.length > 0)
+        log.warn({ txHashes: sender.inFlight }, 'abandoning an in-flight transaction; the next run re-reads the chain');
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     },
   };

@@ -73,7 +73,10 @@ function endpoint(url: string, settings: RpcSettings, metrics?: KeeperMetrics): 
         throw error;
       }
     };
-    return custom({ request }, { key: 'http', name: 'HTTP JSON-RPC', retryCount: settings.rpcRetryCount, retryDelay: settings.rpcRetryDelayMs })(params);
+    return custom(
+      { request },
+      { key: 'http', name: 'HTTP JSON-RPC', retryCount: settings.rpcRetryCount, retryDelay: settings.rpcRetryDelayMs },
+    )(params);
   };
 }
 
@@ -83,7 +86,12 @@ export function makeTransport(settings: RpcSettings, metrics?: KeeperMetrics): {
   if (first === undefined) throw new Error('no RPC URL');
   const chain = makeChain(settings.chainId, first);
   const transport =
-    rest.length === 0 ? endpoint(first, settings, metrics) : fallback([first, ...rest].map((u) => endpoint(u, settings, metrics)), { retryCount: 0 });
+    rest.length === 0
+      ? endpoint(first, settings, metrics)
+      : fallback(
+          [first, ...rest].map((u) => endpoint(u, settings, metrics)),
+          { retryCount: 0 },
+        );
   return { chain, transport };
 }
 
@@ -108,7 +116,11 @@ export function makeClients(settings: RpcSettings, account: Account, metrics?: K
 export const READ_CHUNK = 400;
 
 /** Maps `items` through `fn`, `chunk` at a time (results in order). */
-export async function mapInChunks<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, chunk = READ_CHUNK): Promise<R[]> {
+export async function mapInChunks<T, R>(
+  items: readonly T[],
+  fn: (item: T) => Promise<R>,
+  chunk = READ_CHUNK,
+): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < items.length; i += chunk) out.push(...(await Promise.all(items.slice(i, i + chunk).map(fn))));
   return out;
@@ -139,8 +151,16 @@ export class MarketReader {
   }
 
   async window(windowId: bigint): Promise<WindowState> {
-    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await this.contract.read.getWindow([windowId]);
-    return { status: WindowStatus[status] ?? 'None', clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount };
+    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] =
+      await this.contract.read.getWindow([windowId]);
+    return {
+      status: WindowStatus[status] ?? 'None',
+      clearingPrice,
+      clearedEnergyWh,
+      orderCount,
+      tradeCount,
+      settledCount,
+    };
   }
 
   windowDuration(): Promise<bigint> {
@@ -160,12 +180,18 @@ export class MarketReader {
     return { traders, readings };
   }
 
-  async reading(windowId: bigint, prosumer: Address): Promise<{ submitted: boolean; importWh: bigint; exportWh: bigint }> {
+  async reading(
+    windowId: bigint,
+    prosumer: Address,
+  ): Promise<{ submitted: boolean; importWh: bigint; exportWh: bigint }> {
     const [submitted, importWh, exportWh] = await this.contract.read.getReading([windowId, prosumer]);
     return { submitted, importWh, exportWh };
   }
 
-  async trade(windowId: bigint, index: bigint): Promise<{ buyer: Address; seller: Address; energyWh: bigint; status: number; reason: number }> {
+  async trade(
+    windowId: bigint,
+    index: bigint,
+  ): Promise<{ buyer: Address; seller: Address; energyWh: bigint; status: number; reason: number }> {
     const [buyer, seller, energyWh, status, reason] = await this.contract.read.getTrade([windowId, index]);
     return { buyer, seller, energyWh, status, reason };
   }
@@ -173,7 +199,10 @@ export class MarketReader {
   async checkUpkeep(): Promise<{ needed: boolean; action: UpkeepActionName; windowId: bigint; maxSteps: bigint }> {
     const [needed, data] = await this.contract.read.checkUpkeep(['0x']);
     // performData = abi.encode(UpkeepAction, windowId, maxSteps)
-    const [action, windowId, maxSteps] = decodeAbiParameters([{ type: 'uint8' }, { type: 'uint256' }, { type: 'uint256' }], data);
+    const [action, windowId, maxSteps] = decodeAbiParameters(
+      [{ type: 'uint8' }, { type: 'uint256' }, { type: 'uint256' }],
+      data,
+    );
     return { needed, action: UpkeepAction[action] ?? 'None', windowId, maxSteps };
   }
 
@@ -182,7 +211,10 @@ export class MarketReader {
   }
 
   /** Energy each trader of a window bought and sold (from its trades), in first-appearance order. */
-  async tradedEnergy(windowId: bigint, tradeCount: bigint): Promise<Map<Address, { boughtWh: bigint; soldWh: bigint }>> {
+  async tradedEnergy(
+    windowId: bigint,
+    tradeCount: bigint,
+  ): Promise<Map<Address, { boughtWh: bigint; soldWh: bigint }>> {
     const indices = Array.from({ length: Number(tradeCount) }, (_, i) => BigInt(i));
     const out = new Map<Address, { boughtWh: bigint; soldWh: bigint }>();
     const entry = (a: Address) => {
@@ -258,7 +290,7 @@ export class BlockFinder {
     return ts;
   }
 
-  /** The latest block with timestamp < `timestamp`, at most `head`; undefined if the floor block is already that late. */
+  /** The latest block with timestamp < `timestamp`, at most `head`; undefined if the floor block is that late. */
   async lastBefore(timestamp: bigint, head: bigint): Promise<bigint | undefined> {
     if ((await this.timestampOf(head)) < timestamp) return head;
     let lo = this.floor;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { makePublicClient } from './chain.js';
-import { addConfigOptions, ConfigError, configFromValues, refuseSecretFlags } from './config.js';
+import { addConfigOptions, ConfigError, configFromValues, refuseSecretFlags, type KeeperConfig } from './config.js';
 import { agentCommand } from './agent/main.js';
 import { createKeeperApp } from './app.js';
 import { exportWindows, writeExport } from './export.js';
@@ -45,7 +45,13 @@ async function exportCommand(values: Record<string, string | undefined>): Promis
     return EXIT.usage;
   }
   const c = parsed.data;
-  const client = makePublicClient({ rpcUrls: [c.rpcUrl], chainId: c.chainId, rpcRetryCount: 3, rpcRetryDelayMs: 250, rpcTimeoutMs: 10_000 });
+  const client = makePublicClient({
+    rpcUrls: [c.rpcUrl],
+    chainId: c.chainId,
+    rpcRetryCount: 3,
+    rpcRetryDelayMs: 250,
+    rpcTimeoutMs: 10_000,
+  });
   const market = c.marketAddress as `0x${string}`;
   const file = await exportWindows(client, market, c.from, c.to, { fromBlock: c.startBlock });
   await writeExport(c.out, file);
@@ -56,7 +62,7 @@ async function exportCommand(values: Record<string, string | undefined>): Promis
 
 /** keeper run: the hourly loop until SIGTERM/SIGINT. */
 async function runCommand(flags: Record<string, string | undefined>): Promise<number> {
-  let config;
+  let config: KeeperConfig;
   try {
     config = configFromValues(process.env, flags);
   } catch (error) {
@@ -93,7 +99,10 @@ export function program(onExit: (code: Promise<number>) => void): Command {
   const root = new Command('keeper')
     .description('The keeper of the P2P energy market: opens, closes and settles windows, submits meter readings.')
     .version(version(), '-V, --version')
-    .addHelpText('after', '\nExit codes: 0 done, 1 a start-up check or the run failed, 2 a usage or configuration error.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 a start-up check or the run failed, 2 a usage or configuration error.',
+    )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   const run = addConfigOptions(
@@ -118,7 +127,9 @@ export function program(onExit: (code: Promise<number>) => void): Command {
     .action((values: Record<string, string | undefined>) => onExit(exportCommand(values)));
   root.addCommand(exp);
   const agent = new Command('agent')
-    .description('the bidding agent: one signed order per household and window, through the relayer (docs/operators.md)')
+    .description(
+      'the bidding agent: one signed order per household and window, through the relayer (docs/operators.md)',
+    )
     .addHelpText('after', '\nSettings from the environment only (AGENT_*, see docs/operators.md); keys from keystores.')
     .allowExcessArguments(false)
     .exitOverride()
@@ -140,7 +151,9 @@ async function main(argv: string[]): Promise<number> {
     await root.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help'
+      return error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
         ? EXIT.ok
         : EXIT.usage;
     }

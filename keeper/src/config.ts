@@ -13,7 +13,12 @@ export const configFields = {
   rpcUrl: z.url().optional(),
   rpcUrls: z
     .string()
-    .transform((v) => v.split(',').map((u) => u.trim()).filter((u) => u !== ''))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== ''),
+    )
     .pipe(z.array(z.url()).min(1, 'give at least one URL'))
     .optional(),
   rpcRetryCount: z.coerce.number().int().min(0).max(10).default(3),
@@ -105,33 +110,93 @@ export interface OptionSpec {
 
 export const optionSpecs = {
   rpcUrl: { env: 'RPC_URL', arg: 'url', help: 'JSON-RPC endpoint (RPC_URL or RPC_URLS is required)' },
-  rpcUrls: { env: 'RPC_URLS', arg: 'urls', help: "several endpoints, comma-separated, used in order through viem's fallback transport" },
-  rpcRetryCount: { env: 'RPC_RETRY_COUNT', arg: 'n', help: 'retries of a retryable RPC failure (HTTP 408/429/5xx, JSON-RPC -32005/-32603/-32007, network)' },
-  rpcRetryDelayMs: { env: 'RPC_RETRY_DELAY_MS', arg: 'ms', help: 'base of the exponential backoff between RPC retries (a Retry-After header wins)' },
+  rpcUrls: {
+    env: 'RPC_URLS',
+    arg: 'urls',
+    help: "several endpoints, comma-separated, used in order through viem's fallback transport",
+  },
+  rpcRetryCount: {
+    env: 'RPC_RETRY_COUNT',
+    arg: 'n',
+    help: 'retries of a retryable RPC failure (HTTP 408/429/5xx, JSON-RPC -32005/-32603/-32007, network)',
+  },
+  rpcRetryDelayMs: {
+    env: 'RPC_RETRY_DELAY_MS',
+    arg: 'ms',
+    help: 'base of the exponential backoff between RPC retries (a Retry-After header wins)',
+  },
   rpcTimeoutMs: { env: 'RPC_TIMEOUT_MS', arg: 'ms', help: 'timeout of one RPC request' },
   chainId: { env: 'CHAIN_ID', arg: 'id', help: 'expected chain id (checked against the RPC)' },
   marketAddress: { env: 'MARKET_ADDRESS', arg: 'address', help: 'the EnergyMarket (see deployments/<chainId>.json)' },
-  startBlock: { env: 'START_BLOCK', arg: 'n', help: "the market's deployment block (startBlock in the deployment file): lower bound of block searches" },
-  privateKey: { env: 'PRIVATE_KEY', secret: true, help: 'signer key (or PRIVATE_KEY_FILE: a file holding it); never a flag' },
-  keystorePath: { env: 'KEYSTORE_PATH', arg: 'file', help: 'a v3 keystore file (geth/cast/ethers format) instead of PRIVATE_KEY' },
-  keystorePassword: { env: 'KEYSTORE_PASSWORD', secret: true, help: 'its password (or KEYSTORE_PASSWORD_FILE); never a flag' },
-  readings: { env: 'READINGS', bool: true, help: 'submit meter readings (false: only open/close/settle; no oracle role needed)' },
-  meterSource: { env: 'METER_SOURCE', arg: 'source', help: 'simulated (METER_SEED), csv (METER_CSV_PATH) or http (METER_HTTP_URL)' },
+  startBlock: {
+    env: 'START_BLOCK',
+    arg: 'n',
+    help: "the market's deployment block (startBlock in the deployment file): lower bound of block searches",
+  },
+  privateKey: {
+    env: 'PRIVATE_KEY',
+    secret: true,
+    help: 'signer key (or PRIVATE_KEY_FILE: a file holding it); never a flag',
+  },
+  keystorePath: {
+    env: 'KEYSTORE_PATH',
+    arg: 'file',
+    help: 'a v3 keystore file (geth/cast/ethers format) instead of PRIVATE_KEY',
+  },
+  keystorePassword: {
+    env: 'KEYSTORE_PASSWORD',
+    secret: true,
+    help: 'its password (or KEYSTORE_PASSWORD_FILE); never a flag',
+  },
+  readings: {
+    env: 'READINGS',
+    bool: true,
+    help: 'submit meter readings (false: only open/close/settle; no oracle role needed)',
+  },
+  meterSource: {
+    env: 'METER_SOURCE',
+    arg: 'source',
+    help: 'simulated (METER_SEED), csv (METER_CSV_PATH) or http (METER_HTTP_URL)',
+  },
   meterSeed: { env: 'METER_SEED', arg: 'n', help: 'seed of the simulated meters' },
   meterCsvPath: { env: 'METER_CSV_PATH', arg: 'file', help: 'prosumer,window,importWh,exportWh rows' },
   meterHttpUrl: { env: 'METER_HTTP_URL', arg: 'url', help: 'meter data bus: GET <url>?window=<id>' },
   readingsBatch: { env: 'READINGS_BATCH', arg: 'n', help: 'readings per transaction' },
   closeBatch: { env: 'CLOSE_BATCH', arg: 'n', help: 'orders per closeWindow transaction' },
   settleBatch: { env: 'SETTLE_BATCH', arg: 'n', help: 'trades per settleWindow transaction' },
-  lookbackWindows: { env: 'LOOKBACK_WINDOWS', arg: 'n', help: 'past windows walked each tick (older ones only through checkUpkeep)' },
-  confirmations: { env: 'CONFIRMATIONS', arg: 'n', help: 'confirmations to wait for (the receipt is read again at that depth)' },
-  pollIntervalMs: { env: 'POLL_INTERVAL_MS', arg: 'ms', help: 'longest sleep between ticks (the keeper also wakes at each window boundary)' },
+  lookbackWindows: {
+    env: 'LOOKBACK_WINDOWS',
+    arg: 'n',
+    help: 'past windows walked each tick (older ones only through checkUpkeep)',
+  },
+  confirmations: {
+    env: 'CONFIRMATIONS',
+    arg: 'n',
+    help: 'confirmations to wait for (the receipt is read again at that depth)',
+  },
+  pollIntervalMs: {
+    env: 'POLL_INTERVAL_MS',
+    arg: 'ms',
+    help: 'longest sleep between ticks (the keeper also wakes at each window boundary)',
+  },
   txTimeoutMs: { env: 'TX_TIMEOUT_MS', arg: 'ms', help: 'time before a pending transaction is replaced' },
-  feeBumpPercent: { env: 'FEE_BUMP_PERCENT', arg: 'percent', help: 'raise of both fee fields per replacement (minimum 12.5)' },
-  maxReplacements: { env: 'MAX_REPLACEMENTS', arg: 'n', help: 'replacements before giving up on a nonce (then the nonce is re-synced)' },
+  feeBumpPercent: {
+    env: 'FEE_BUMP_PERCENT',
+    arg: 'percent',
+    help: 'raise of both fee fields per replacement (minimum 12.5)',
+  },
+  maxReplacements: {
+    env: 'MAX_REPLACEMENTS',
+    arg: 'n',
+    help: 'replacements before giving up on a nonce (then the nonce is re-synced)',
+  },
   maxFeePerGasWei: { env: 'MAX_FEE_PER_GAS_WEI', arg: 'wei', help: 'fee cap; replacements stop raising fees there' },
   minBalanceWei: { env: 'MIN_BALANCE_WEI', arg: 'wei', help: 'start-up fails below this signer balance' },
-  metricsPort: { env: 'METRICS_PORT', arg: 'port', help: 'HTTP server for /metrics, /healthz, /readyz (0: any free port)' },
+  metricsPort: {
+    env: 'METRICS_PORT',
+    arg: 'port',
+    help: 'HTTP server for /metrics, /healthz, /readyz (0: any free port)',
+  },
   metricsHost: { env: 'METRICS_HOST', arg: 'host', help: 'its address' },
   dryRun: { env: 'DRY_RUN', bool: true, help: 'simulate and log, never send' },
   logLevel: { env: 'LOG_LEVEL', arg: 'level', help: 'pino level (trace, debug, info, warn, error, fatal, silent)' },
@@ -140,13 +205,29 @@ export const optionSpecs = {
   relayerPort: { env: 'RELAYER_PORT', arg: 'port', help: 'its HTTP API (0: any free port)' },
   relayerHost: { env: 'RELAYER_HOST', arg: 'host', help: 'its address' },
   relayIntervalMs: { env: 'RELAY_INTERVAL_MS', arg: 'ms', help: 'longest wait between batches' },
-  relayBatch: { env: 'RELAY_BATCH', arg: 'n', help: 'orders per placeOrdersBySig (max 500); a full batch goes at once' },
+  relayBatch: {
+    env: 'RELAY_BATCH',
+    arg: 'n',
+    help: 'orders per placeOrdersBySig (max 500); a full batch goes at once',
+  },
   relayQueueMax: { env: 'RELAY_QUEUE_MAX', arg: 'n', help: 'accepted requests not yet sent; beyond it 429 QUEUE_FULL' },
   relayJournalPath: { env: 'RELAY_JOURNAL_PATH', arg: 'file', help: 'the journal (put it on a persistent volume)' },
   relayMaxBodyBytes: { env: 'RELAY_MAX_BODY_BYTES', arg: 'bytes', help: 'largest request body (413 BODY_TOO_LARGE)' },
-  relayRateLimit: { env: 'RELAY_RATE_LIMIT', arg: 'n', help: 'requests a minute per prosumer address (429 RATE_LIMITED)' },
-  relayCloseMarginS: { env: 'RELAY_CLOSE_MARGIN_S', arg: 's', help: 'refuse (WINDOW_CLOSING) when ordering ends within the interval + this' },
-  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', arg: 'ms', help: "on SIGTERM, how long the in-flight action may finish (below Kubernetes' 30 s)" },
+  relayRateLimit: {
+    env: 'RELAY_RATE_LIMIT',
+    arg: 'n',
+    help: 'requests a minute per prosumer address (429 RATE_LIMITED)',
+  },
+  relayCloseMarginS: {
+    env: 'RELAY_CLOSE_MARGIN_S',
+    arg: 's',
+    help: 'refuse (WINDOW_CLOSING) when ordering ends within the interval + this',
+  },
+  shutdownGraceMs: {
+    env: 'SHUTDOWN_GRACE_MS',
+    arg: 'ms',
+    help: "on SIGTERM, how long the in-flight action may finish (below Kubernetes' 30 s)",
+  },
   readyProgressMs: {
     env: 'READY_PROGRESS_MS',
     arg: 'ms',
@@ -155,7 +236,10 @@ export const optionSpecs = {
 } as const satisfies Record<ConfigKey, OptionSpec>;
 
 /** Environment variable for each config key. */
-export const envNames = Object.fromEntries(Object.entries(optionSpecs).map(([k, v]) => [k, v.env])) as Record<ConfigKey, string>;
+export const envNames = Object.fromEntries(Object.entries(optionSpecs).map(([k, v]) => [k, v.env])) as Record<
+  ConfigKey,
+  string
+>;
 
 export const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const keys = Object.keys(optionSpecs) as ConfigKey[];
@@ -182,7 +266,8 @@ export function refuseSecretFlags(argv: readonly string[]): void {
     const flag = `--${kebab(key)}`;
     if (argv.some((a) => a === flag || a.startsWith(`${flag}=`))) {
       throw new ConfigError(
-        `${flag} is refused on the command line (visible in ps and shell history): set ${s.env}_FILE to a file holding it, or ${s.env}`,
+        `${flag} is refused on the command line (visible in ps and shell history): ` +
+          `set ${s.env}_FILE to a file holding it, or ${s.env}`,
       );
     }
   }
@@ -193,11 +278,13 @@ function secretFromFile(env: NodeJS.ProcessEnv, name: string): string | undefine
   const file = env[`${name}_FILE`];
   const direct = env[name];
   if (file === undefined || file === '') return direct === '' ? undefined : direct;
-  if (direct !== undefined && direct !== '') throw new ConfigError(`invalid keeper configuration:\n  ${name}: set ${name} or ${name}_FILE, not both`);
+  if (direct !== undefined && direct !== '')
+    throw new ConfigError(`invalid keeper configuration:\n  ${name}: set ${name} or ${name}_FILE, not both`);
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new ConfigError(`invalid keeper configuration:\n  ${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (error as NodeJS.ErrnoException).code ?? '?';
+    throw new ConfigError(`invalid keeper configuration:\n  ${name}_FILE: cannot read ${file} (${code})`);
   }
 }
 

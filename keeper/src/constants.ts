@@ -4,7 +4,13 @@
 export const TOKEN_UNIT = 10n ** 18n;
 
 /** `TradeReason` of the market, in the Solidity enum's order (index = the on-chain value). */
-export const TRADE_REASONS = ['None', 'MissingReading', 'SellerShortfall', 'BuyerShortfall', 'InsufficientFunds'] as const;
+export const TRADE_REASONS = [
+  'None',
+  'MissingReading',
+  'SellerShortfall',
+  'BuyerShortfall',
+  'InsufficientFunds',
+] as const;
 export type TradeReason = (typeof TRADE_REASONS)[number];
 
 /** The V8 flags operators run the keeper with (Makefile, Dockerfile, systemd unit: checked by a test). A small

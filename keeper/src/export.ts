@@ -58,11 +58,28 @@ const errorNames = new Map<Hex, string>([
 ]);
 
 const stringify = (v: unknown): string | number | boolean =>
-  typeof v === 'bigint' ? v.toString() : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
+  typeof v === 'bigint'
+    ? v.toString()
+    : typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean'
+        ? v
+        : String(v);
 
 /** Errors by which nodes refuse a getLogs range as too wide (or its result as too large). */
-const RANGE_TOO_LARGE =
-  /block range|range (is )?too (large|wide|big)|too many (blocks|results|logs)|more than \d+ results|response size|is limited to|max(imum)? (block )?range|query timeout/i;
+const RANGE_TOO_LARGE = new RegExp(
+  [
+    'block range',
+    'range (is )?too (large|wide|big)',
+    'too many (blocks|results|logs)',
+    'more than \\d+ results',
+    'response size',
+    'is limited to',
+    'max(imum)? (block )?range',
+    'query timeout',
+  ].join('|'),
+  'i',
+);
 
 export function isRangeTooLarge(error: unknown): boolean {
   return RANGE_TOO_LARGE.test(String((error as { message?: string })?.message ?? error));
@@ -85,7 +102,10 @@ export async function logsInRange(
   } catch (error) {
     if (!isRangeTooLarge(error) || to - from + 1n < 2n * minBlocks) throw error;
     const mid = (from + to) / 2n;
-    return [...(await logsInRange(client, market, from, mid, options)), ...(await logsInRange(client, market, mid + 1n, to, options))];
+    return [
+      ...(await logsInRange(client, market, from, mid, options)),
+      ...(await logsInRange(client, market, mid + 1n, to, options)),
+    ];
   }
 }
 
@@ -131,7 +151,7 @@ export async function exportWindows(
     const reasonName = typeof args.reason === 'string' ? errorNames.get(args.reason as Hex) : undefined;
     w.events.push({
       name: log.eventName,
-      blockNumber: (log.blockNumber).toString(),
+      blockNumber: log.blockNumber.toString(),
       logIndex: log.logIndex,
       transactionHash: log.transactionHash,
       args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, stringify(v)])),

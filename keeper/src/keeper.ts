@@ -10,10 +10,17 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { energyMarketAbi } from './abi.js';
-import { BlockFinder, mapInChunks, type Clients, type MarketReader, type UpkeepActionName, type WindowState } from './chain.js';
+import {
+  BlockFinder,
+  mapInChunks,
+  type Clients,
+  type MarketReader,
+  type UpkeepActionName,
+  type WindowState,
+} from './chain.js';
 import type { KeeperConfig } from './config.js';
 import type { Logger } from './log.js';
-import type { MeterReading, MeterSource, ProsumerContext } from './meters/types.js';
+import type { MeterReading, MeterSource, ProsumerContext, RawReading } from './meters/types.js';
 import { tradeBounded, validateReadings } from './meters/validate.js';
 import type { Action, KeeperMetrics } from './metrics.js';
 import type { HealthState } from './server.js';
@@ -85,12 +92,13 @@ type StepOutcome = 'done' | 'skipped' | 'stopped';
 type WriteOutcome = { ok: true; receipt?: TransactionReceipt } | { ok: false; error: DeterministicError };
 
 function shortError(error: unknown): string {
-  return String((error as { shortMessage?: string }).shortMessage ?? (error as Error).message ?? error).split('\n')[0] ?? '';
+  return (
+    String((error as { shortMessage?: string }).shortMessage ?? (error as Error).message ?? error).split('\n')[0] ?? ''
+  );
 }
 
 export class Keeper implements HealthState {
   private stopping = false;
-  private looping = false;
   private checksPassed = false;
   /** When the keeper last made progress: an RPC read, a sent or confirmed transaction, a finished step. */
   private lastProgressMs = 0;
@@ -120,7 +128,8 @@ export class Keeper implements HealthState {
       throw new StartupCheckError(`RPC is chain ${chainId}, config says CHAIN_ID=${this.settings.chainId}`);
     }
     const code = await this.clients.public.getCode({ address: this.settings.marketAddress as Address });
-    if (!code || code === '0x') throw new StartupCheckError(`no contract at MARKET_ADDRESS ${this.settings.marketAddress}`);
+    if (!code || code === '0x')
+      throw new StartupCheckError(`no contract at MARKET_ADDRESS ${this.settings.marketAddress}`);
     try {
       this.duration = await this.reader.windowDuration();
       this.registry = await this.reader.registry();
@@ -134,13 +143,18 @@ export class Keeper implements HealthState {
     const balance = await this.clients.public.getBalance({ address: signer });
     this.metrics.balance.set(Number(balance));
     if (!this.settings.dryRun && balance < this.settings.minBalanceWei) {
-      throw new StartupCheckError(`signer ${signer} balance ${balance} wei is below MIN_BALANCE_WEI=${this.settings.minBalanceWei}`);
+      throw new StartupCheckError(
+        `signer ${signer} balance ${balance} wei is below MIN_BALANCE_WEI=${this.settings.minBalanceWei}`,
+      );
     }
     if (this.settings.dryRun) await this.sender.syncNonce();
     else await this.sender.recoverStuckNonces();
     this.checksPassed = true;
     this.noteProgress();
-    this.log.info({ signer, market: this.settings.marketAddress, windowDuration: Number(this.duration) }, 'start-up checks passed');
+    this.log.info(
+      { signer, market: this.settings.marketAddress, windowDuration: Number(this.duration) },
+      'start-up checks passed',
+    );
   }
 
   /** Progress: `/readyz` needs some within READY_PROGRESS_MS (one tick of a big window takes minutes). */
@@ -167,7 +181,6 @@ export class Keeper implements HealthState {
 
   /** Runs ticks until `stop()`; sleeps until the next window boundary of chain time or the poll interval. */
   async run(): Promise<void> {
-    this.looping = true;
     let ticks = 0;
     try {
       while (!this.stopping) {
@@ -182,7 +195,7 @@ export class Keeper implements HealthState {
         await this.sleep(this.sleepMs(now));
       }
     } finally {
-      this.looping = false;
+      this.stopping = true;
     }
   }
 
@@ -266,9 +279,15 @@ export class Keeper implements HealthState {
    * more") or does not fit in a block is retried at half its size; if even a batch of one fails, the window is
    * skipped for the rest of the tick (logged, counted) and the keeper goes on with the others.
    */
-  private async runSteps(action: 'close' | 'settle', windowId: bigint, dueSince: bigint, state: TickState): Promise<StepOutcome> {
+  private async runSteps(
+    action: 'close' | 'settle',
+    windowId: bigint,
+    dueSince: bigint,
+    state: TickState,
+  ): Promise<StepOutcome> {
     const functionName = action === 'close' ? 'closeWindow' : 'settleWindow';
-    const finished = (w: WindowState) => (action === 'close' ? w.status !== 'Open' && w.status !== 'Closing' : w.status === 'Settled');
+    const finished = (w: WindowState) =>
+      action === 'close' ? w.status !== 'Open' && w.status !== 'Closing' : w.status === 'Settled';
     let size = BigInt(action === 'close' ? this.settings.closeBatch : this.settings.settleBatch);
     const log = this.log.child({ action, windowId: windowId.toString() });
     for (;;) {
@@ -375,7 +394,7 @@ export class Keeper implements HealthState {
     });
     if (missing.length === 0) return;
     const contexts = await this.deliveryContexts(windowId, missing, traded, log);
-    let raw;
+    let raw: RawReading[];
     try {
       raw = await this.meters.fetch(windowId, Number(this.duration), contexts);
     } catch (error) {
@@ -417,7 +436,10 @@ export class Keeper implements HealthState {
         views.push(await mapInChunks(accounts, (a) => this.reader.assetTotals(registry, a, block)));
       } catch (error) {
         this.metrics.assetHistoryUnavailable.inc();
-        log.warn({ block: block.toString(), err: shortError(error) }, 'node cannot serve the assets at this block (pruned state?); using the current assets for this view');
+        log.warn(
+          { block: block.toString(), err: shortError(error) },
+          'node cannot serve the assets at this block (pruned state?); using the current assets for this view',
+        );
       }
     }
     type Totals = (typeof views)[number][number];
@@ -439,12 +461,18 @@ export class Keeper implements HealthState {
     try {
       const head = await this.clients.public.getBlockNumber({ cacheTime: 0 });
       const beforeClose = await this.blocks.lastBefore(windowId + d, head);
-      const cleared = await this.reader.clearedBlock(windowId, beforeClose === undefined ? this.floorBlock : beforeClose + 1n);
+      const cleared = await this.reader.clearedBlock(
+        windowId,
+        beforeClose === undefined ? this.floorBlock : beforeClose + 1n,
+      );
       if (cleared !== undefined) blocks.add(cleared);
       const endOfDelivery = await this.blocks.lastBefore(windowId + 2n * d, head);
       if (endOfDelivery !== undefined) blocks.add(endOfDelivery);
     } catch (error) {
-      log.warn({ err: shortError(error) }, 'could not find the delivery-hour blocks; validating against the current assets');
+      log.warn(
+        { err: shortError(error) },
+        'could not find the delivery-hour blocks; validating against the current assets',
+      );
     }
     return [...blocks];
   }
@@ -456,7 +484,8 @@ export class Keeper implements HealthState {
    */
   private async submitReadings(windowId: bigint, readings: MeterReading[], log: Logger): Promise<void> {
     const queue: MeterReading[][] = [];
-    for (let i = 0; i < readings.length; i += this.settings.readingsBatch) queue.push(readings.slice(i, i + this.settings.readingsBatch));
+    for (let i = 0; i < readings.length; i += this.settings.readingsBatch)
+      queue.push(readings.slice(i, i + this.settings.readingsBatch));
     let singleFailures = 0;
     while (queue.length > 0 && !this.stopping) {
       const batch = queue.shift() as MeterReading[];
@@ -482,10 +511,16 @@ export class Keeper implements HealthState {
         continue;
       }
       this.metrics.readingsRejected.inc({ reason: 'reverted' });
-      log.error({ prosumer: batch[0]?.prosumer, err: outcome.error.message }, 'reading reverts on its own; dropped for this tick');
+      log.error(
+        { prosumer: batch[0]?.prosumer, err: outcome.error.message },
+        'reading reverts on its own; dropped for this tick',
+      );
       if (++singleFailures >= MAX_SINGLE_READING_FAILURES) {
         this.metrics.windowsSkipped.inc({ action: 'readings' });
-        log.error({ failures: singleFailures }, 'too many readings revert on their own; the rest of this window waits for the next tick');
+        log.error(
+          { failures: singleFailures },
+          'too many readings revert on their own; the rest of this window waits for the next tick',
+        );
         return;
       }
     }
@@ -493,7 +528,10 @@ export class Keeper implements HealthState {
 
   /** Counts the readings a transaction stored, and those the market skipped (`MeterReadingRejected`). */
   private countStoredReadings(receipt: TransactionReceipt, log: Logger): void {
-    const events = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs }) as unknown as { eventName: string; args: Record<string, unknown> }[];
+    const events = parseEventLogs({ abi: energyMarketAbi, logs: receipt.logs }) as unknown as {
+      eventName: string;
+      args: Record<string, unknown>;
+    }[];
     let stored = 0;
     for (const e of events) {
       if (e.eventName === 'MeterReadingSubmitted') stored++;

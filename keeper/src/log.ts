@@ -21,7 +21,11 @@ export function serializeError(error: unknown): unknown {
   return redactDeep(pino.stdSerializers.err(error));
 }
 
-export function createLogger(level: KeeperConfig['logLevel'], chainId: number, destination?: DestinationStream): Logger {
+export function createLogger(
+  level: KeeperConfig['logLevel'],
+  chainId: number,
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level,
     base: { chainId },

@@ -79,7 +79,9 @@ export class KeeperMetrics {
   });
   readonly rpcRetries = new Counter({
     name: 'keeper_rpc_retries_total',
-    help: 'RPC requests that failed with a retryable error (rate limit, internal error, 5xx, network); the transport retries them up to RPC_RETRY_COUNT times.',
+    help:
+      'RPC requests that failed with a retryable error (rate limit, internal error, 5xx, network); ' +
+      'the transport retries them up to RPC_RETRY_COUNT times.',
     registers: [this.registry],
   });
   readonly lastTick = new Gauge({

@@ -24,8 +24,10 @@ export function isRetryableRpcError(error: unknown): boolean {
 export function isTransient(error: unknown): boolean {
   if (error instanceof BaseError) return false; // viem's transport has retried it already
   const text = String((error as { message?: string })?.message ?? error);
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|fetch failed|network|timeout/i.test(text) &&
-    !/revert/i.test(text);
+  return (
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|fetch failed|network|timeout/i.test(text) &&
+    !/revert/i.test(text)
+  );
 }
 
 export interface RetryOptions {

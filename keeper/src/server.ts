@@ -9,7 +9,12 @@ export interface HealthState {
   ready(): Promise<boolean>;
 }
 
-export function startMetricsServer(metrics: KeeperMetrics, health: HealthState, port: number, host: string): Promise<Server> {
+export function startMetricsServer(
+  metrics: KeeperMetrics,
+  health: HealthState,
+  port: number,
+  host: string,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const reply = (status: number, body: string, type = 'text/plain') => {
       res.writeHead(status, { 'content-type': type });

@@ -50,7 +50,10 @@ interface AnyWrite {
   args: readonly unknown[];
 }
 
-/** A failure that retrying cannot fix (a revert, a rejected transaction). `errorName`: the contract's custom error, when decoded. */
+/**
+ * A failure that retrying cannot fix (a revert, a rejected transaction).
+ * `errorName`: the contract's custom error, when decoded.
+ */
 export class DeterministicError extends Error {
   override name = 'DeterministicError';
   constructor(
@@ -61,12 +64,25 @@ export class DeterministicError extends Error {
   }
 }
 
-/** The transaction does not fit: out of gas, or more gas than a block (or the node's cap) allows. A smaller batch may fit. */
+/**
+ * The transaction does not fit: out of gas, or more gas than a block (or the node's cap) allows.
+ * A smaller batch may fit.
+ */
 export class GasLimitError extends DeterministicError {
   override name = 'GasLimitError';
 }
 
-const GAS_LIMIT_TEXT = /out of gas|gas required exceeds|exceeds block gas limit|exceeds the block gas limit|gas limit reached|intrinsic gas too (low|high)|gas cap/i;
+const GAS_LIMIT_TEXT = new RegExp(
+  [
+    'out of gas',
+    'gas required exceeds',
+    'exceeds (the )?block gas limit',
+    'gas limit reached',
+    'intrinsic gas too (low|high)',
+    'gas cap',
+  ].join('|'),
+  'i',
+);
 
 export type SendResult = { kind: 'mined'; receipt: TransactionReceipt } | { kind: 'dry-run'; data: Hex };
 
@@ -118,7 +134,8 @@ export class TxSender {
     let maxFeePerGas = fees.maxFeePerGas < cap ? fees.maxFeePerGas : cap;
     let maxPriorityFeePerGas = fees.maxPriorityFeePerGas < maxFeePerGas ? fees.maxPriorityFeePerGas : maxFeePerGas;
     const pollMs = this.options.pollMs ?? 250;
-    const used = async () => (await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'latest' })) > nonce;
+    const used = async () =>
+      (await this.clients.public.getTransactionCount({ address: this.address, blockTag: 'latest' })) > nonce;
     for (let attempt = 0; attempt <= this.options.maxReplacements; attempt++) {
       let sent = false;
       try {
@@ -134,7 +151,10 @@ export class TxSender {
         sent = true;
         this.inFlight = [hash];
         this.metrics.txReplaced.inc();
-        this.log.info({ nonce, txHash: hash, maxFeePerGas: maxFeePerGas.toString(), attempt }, 'stuck nonce: replacement sent');
+        this.log.info(
+          { nonce, txHash: hash, maxFeePerGas: maxFeePerGas.toString(), attempt },
+          'stuck nonce: replacement sent',
+        );
       } catch (error) {
         const text = String((error as Error).message ?? error);
         if (/nonce too low/i.test(text)) return; // mined meanwhile
@@ -156,7 +176,9 @@ export class TxSender {
       maxPriorityFeePerGas = bump(maxPriorityFeePerGas, this.options.feeBumpPercent);
     }
     if (await used()) return;
-    throw new Error(`nonce ${nonce} is still stuck after ${this.options.maxReplacements + 1} replacements (fee cap ${cap} wei)`);
+    throw new Error(
+      `nonce ${nonce} is still stuck after ${this.options.maxReplacements + 1} replacements (fee cap ${cap} wei)`,
+    );
   }
 
   /** Simulates, then (unless dry-run) sends and waits for `confirmations`. Reverts throw DeterministicError. */
@@ -175,12 +197,12 @@ export class TxSender {
     let gas: bigint;
     try {
       gas = await this.clients.public.estimateContractGas({
-          account: this.clients.account,
-          address: request.address,
-          abi: request.abi,
-          functionName: request.functionName,
-          args: request.args,
-        });
+        account: this.clients.account,
+        address: request.address,
+        abi: request.abi,
+        functionName: request.functionName,
+        args: request.args,
+      });
     } catch (error) {
       throw this.classify(error, 'simulation');
     }
@@ -199,7 +221,8 @@ export class TxSender {
       this.nonce = nonce + 1;
       if (receipt.status !== 'success') {
         // All the gas used: it ran out (the state changed between simulation and inclusion); a smaller batch may fit.
-        if (receipt.gasUsed >= gasLimit) throw new GasLimitError(`transaction ${receipt.transactionHash} ran out of gas`);
+        if (receipt.gasUsed >= gasLimit)
+          throw new GasLimitError(`transaction ${receipt.transactionHash} ran out of gas`);
         throw new DeterministicError(`transaction ${receipt.transactionHash} reverted`);
       }
       return { kind: 'mined', receipt };
@@ -222,7 +245,8 @@ export class TxSender {
     context: Record<string, unknown>,
   ): Promise<TransactionReceipt> {
     const fees = await this.clients.public.estimateFeesPerGas();
-    let maxFeePerGas = fees.maxFeePerGas < this.options.maxFeePerGasWei ? fees.maxFeePerGas : this.options.maxFeePerGasWei;
+    let maxFeePerGas =
+      fees.maxFeePerGas < this.options.maxFeePerGasWei ? fees.maxFeePerGas : this.options.maxFeePerGasWei;
     let maxPriorityFeePerGas = fees.maxPriorityFeePerGas < maxFeePerGas ? fees.maxPriorityFeePerGas : maxFeePerGas;
     const hashes: Hash[] = [];
     for (let attempt = 0; ; attempt++) {
@@ -241,7 +265,10 @@ export class TxSender {
         const confirmed = await this.waitForConfirmations(receipt);
         if (confirmed) return confirmed;
         // Reorged out before reaching the depth: broadcast the same transaction again (same nonce and fees).
-        this.log.warn({ ...context, txHash: receipt.transactionHash, nonce }, 'receipt gone after a reorg; sending again');
+        this.log.warn(
+          { ...context, txHash: receipt.transactionHash, nonce },
+          'receipt gone after a reorg; sending again',
+        );
         continue;
       }
       if (attempt >= this.options.maxReplacements) {
@@ -268,7 +295,15 @@ export class TxSender {
     earlier: Hash[],
   ): Promise<Hash | undefined> {
     try {
-      return await this.clients.wallet.sendTransaction({ to, data, gas, nonce, maxFeePerGas, maxPriorityFeePerGas, chain: this.clients.chain });
+      return await this.clients.wallet.sendTransaction({
+        to,
+        data,
+        gas,
+        nonce,
+        maxFeePerGas,
+        maxPriorityFeePerGas,
+        chain: this.clients.chain,
+      });
     } catch (error) {
       const text = String((error as Error).message ?? error);
       if (earlier.length > 0 && /nonce too low|already known|replacement/i.test(text)) return undefined;
@@ -327,11 +362,17 @@ export class TxSender {
 
   private classify(error: unknown, stage: string): Error {
     if (error instanceof BaseError) {
-      const revert = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+      const revert = error.walk(
+        (e) => e instanceof ContractFunctionRevertedError,
+      ) as ContractFunctionRevertedError | null;
       const name = revert?.data?.errorName;
-      if (!name && GAS_LIMIT_TEXT.test(error.message)) return new GasLimitError(`${stage} does not fit: ${error.shortMessage}`);
+      if (!name && GAS_LIMIT_TEXT.test(error.message))
+        return new GasLimitError(`${stage} does not fit: ${error.shortMessage}`);
       if (revert || /revert/i.test(error.message)) {
-        return new DeterministicError(`${stage} reverted${name ? `: ${name}(${(revert?.data?.args ?? []).join(', ')})` : `: ${error.shortMessage}`}`, name);
+        return new DeterministicError(
+          `${stage} reverted: ${name ? `${name}(${(revert?.data?.args ?? []).join(', ')})` : error.shortMessage}`,
+          name,
+        );
       }
     }
     return error instanceof Error ? error : new Error(String(error));

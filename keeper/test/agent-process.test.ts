@@ -17,7 +17,6 @@ import { setupMarket, type Fixture } from './fixture.js';
 import { writeKeystoreFile } from './keystore-helper.js';
 import { spawnKeeper, until, type KeeperProcess } from './process.js';
 
-
 function spawnAgent(env: Record<string, string>): KeeperProcess {
   const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'keeper/src/cli.ts', 'agent'], {
     cwd: repoRoot,
@@ -68,7 +67,7 @@ describe('keeper agent (process)', () => {
         RELAYER_PORT: String(relayerPort),
         RELAY_INTERVAL_MS: '200',
         RELAY_JOURNAL_PATH: path.join(dir, 'journal.jsonl'),
-      })
+      }),
     );
     await until('window open', async () => (await reader.window(w)).status === 'Open');
 
@@ -86,11 +85,11 @@ describe('keeper agent (process)', () => {
     await writeFile(path.join(dir, 'households.json'), JSON.stringify({ households }));
     await writeFile(
       path.join(dir, 'f.csv'),
-      ['prosumer,window,consumptionWh,productionWh', `${addr(0)},${w},2000,0`, `${addr(1)},${w},0,3000`].join('\n')
+      ['prosumer,window,consumptionWh,productionWh', `${addr(0)},${w},2000,0`, `${addr(1)},${w},0,3000`].join('\n'),
     );
     await writeFile(
       path.join(dir, 'p.csv'),
-      ['prosumer,window,device,energyWh', `${addr(0)},${w},battery,500`, `${addr(1)},${w},battery,-1000`].join('\n')
+      ['prosumer,window,device,energyWh', `${addr(0)},${w},battery,500`, `${addr(1)},${w},battery,-1000`].join('\n'),
     );
     const env = {
       RPC_URL: f.anvil.url,

@@ -74,7 +74,7 @@ describe('input validation', () => {
       ],
       [p],
       [0n, 3600n, 7200n, 10_800n],
-      3600
+      3600,
     );
     expect([...valid.values()]).toEqual([
       { prosumer: p.account, windowId: 3600n, consumptionWh: 100n, productionWh: 4000n },
@@ -97,7 +97,7 @@ describe('input validation', () => {
       ],
       [p],
       [0n, 3600n, 7200n],
-      3600
+      3600,
     );
     expect([...valid.values()]).toEqual([
       { prosumer: p.account, windowId: 0n, devices: { battery: 2000n, heat_pump: -3000n }, totalWh: -1000n },
@@ -136,7 +136,7 @@ describe('agent config, households, placement record', () => {
       'agent-placements.jsonl',
     ]);
     expect(() => loadAgentConfig({ ...env, FORECAST_SOURCE: 'csv', RELAYER_URL: 'x' })).toThrow(
-      /RELAYER_URL: .*\n.*FORECAST_CSV_PATH: FORECAST_SOURCE=csv needs FORECAST_CSV_PATH/
+      /RELAYER_URL: .*\n.*FORECAST_CSV_PATH: FORECAST_SOURCE=csv needs FORECAST_CSV_PATH/,
     );
   });
 
@@ -154,7 +154,7 @@ describe('agent config, households, placement record', () => {
     const wrong = loadHouseholds(file, { PW: 'wrong-pw' });
     await expect(wrong).rejects.toThrow(/households.0: keystore k.json: keystore password is wrong/);
     await expect(loadHouseholds(file, { PW: 'wrong-pw' }).catch((e: unknown) => String(e))).resolves.not.toMatch(
-      /wrong-pw/
+      /wrong-pw/,
     );
     await writeFile(file, JSON.stringify({ households: [{ keystore: 'k.json', price }] }));
     await expect(loadHouseholds(file, {})).rejects.toThrow(/set exactly one of passwordEnv, passwordFile/);
@@ -179,8 +179,8 @@ describe('http input sources', () => {
       const body = req.url?.startsWith('/f')
         ? { forecasts: [{ prosumer: A, window: '3600', consumptionWh: 900, productionWh: 2400 }] }
         : req.url?.startsWith('/p')
-        ? { plans: [{ prosumer: A, window: 3600, device: 'battery', energyWh: -1200 }] }
-        : { nothing: [] };
+          ? { plans: [{ prosumer: A, window: 3600, device: 'battery', energyWh: -1200 }] }
+          : { nothing: [] };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

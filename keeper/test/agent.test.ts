@@ -73,7 +73,7 @@ describe('bidding agent', () => {
         RELAY_INTERVAL_MS: '200',
         RELAY_JOURNAL_PATH: path.join(dir, 'journal.jsonl'),
       }),
-      { serve: false }
+      { serve: false },
     );
     await app.keeper.startupChecks();
     const relayer = await app.startRelayer();
@@ -166,7 +166,7 @@ describe('bidding agent', () => {
       [addr(4), 'placed'],
     ]);
     expect(agent.submitted(w).map((o) => [o.prosumer, o.side, o.energyWh])).toEqual(
-      [0, 1, 2, 3, 4].map((i) => [addr(i), i === 2 || i === 3 ? 1 : 0, [2000n, 2500n, 4500n, 3000n, 28_000n][i]])
+      [0, 1, 2, 3, 4].map((i) => [addr(i), i === 2 || i === 3 ? 1 : 0, [2000n, 2500n, 4500n, 3000n, 28_000n][i]]),
     );
     // Restarted before the relayer placed them: the record (or, without it, the relayer's queue) says "placed".
     for (const statePath of [state, path.join(dir, 'lost-before.jsonl')]) {
@@ -185,7 +185,7 @@ describe('bidding agent', () => {
     await until(
       'all placed',
       async () => (await Promise.all([0, 1, 2, 3, 4].map((i) => nonce(w, i)))).every((n) => n === 1n),
-      30_000
+      30_000,
     );
     for (const [i, o] of expected.entries()) {
       expect(await order(w, i)).toEqual({ side: o.side, energyWh: o.energyWh, pricePerKWh: o.price, live: true });
@@ -252,10 +252,10 @@ describe('bidding agent', () => {
         `forecast:implausible_production:${addr(3)}`,
         'forecast:unknown_prosumer:0x00000000000000000000000000000000000000AA', // checksummed
         `plan:unknown_device:${addr(4)}`,
-      ].sort()
+      ].sort(),
     );
     expect(refusals.find((l) => l.reason === 'implausible_production')?.detail).toBe(
-      'productionWh=2500 > 2000 (PV peak over the window)'
+      'productionWh=2500 > 2000 (PV peak over the window)',
     );
     expect(refusals.every((l) => l.msg === `${l.input} refused; no order from it`)).toBe(true);
     const body = await metrics.registry.metrics();

@@ -14,7 +14,6 @@ import { DeterministicError, TxSender, type SendResult, type WriteRequest } from
 import { HOUR, metricValue, setupMarket, type Fixture } from './fixture.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-
 describe('batch sizes and failing windows', () => {
   let f: Fixture | undefined;
   let app: KeeperApp | undefined;
@@ -34,7 +33,10 @@ describe('batch sizes and failing windows', () => {
     });
     const w0 = f.start;
     // Batches far too large for a block of 300,000 gas (close ~32k, readings ~31k, settle ~57k per item).
-    app = await createKeeperApp(f.keeperConfig({ CLOSE_BATCH: '100000', SETTLE_BATCH: '100000', READINGS_BATCH: '1000' }), { serve: false });
+    app = await createKeeperApp(
+      f.keeperConfig({ CLOSE_BATCH: '100000', SETTLE_BATCH: '100000', READINGS_BATCH: '1000' }),
+      { serve: false },
+    );
     await f.setTime(w0 + 5n);
     await app.keeper.tick();
     for (let i = 0; i < pairs; i++) {
@@ -57,7 +59,13 @@ describe('batch sizes and failing windows', () => {
     expect((await app.reader.window(w0)).status).toBe('Settled');
 
     const body = await app.metrics.registry.metrics();
-    if (process.env.DEBUG_KEEPER) console.log(body.split('\n').filter((l) => /halvings|actions_total/.test(l)).join('\n'));
+    if (process.env.DEBUG_KEEPER)
+      console.log(
+        body
+          .split('\n')
+          .filter((l) => /halvings|actions_total/.test(l))
+          .join('\n'),
+      );
     for (const action of ['close', 'readings', 'settle']) {
       expect(metricValue(body, `keeper_batch_halvings_total{action="${action}"}`)).toBeGreaterThan(0);
       expect(metricValue(body, `keeper_actions_total{action="${action}",result="success"}`)).toBeGreaterThan(1);
@@ -70,7 +78,7 @@ describe('batch sizes and failing windows', () => {
     expect(block.gasUsed).toBeLessThanOrEqual(limit);
   });
 
-  it('a window whose settlement always fails is skipped for the tick; the others are still closed and settled', async () => {
+  it('skips a window whose settlement always fails for the tick; the others are still closed and settled', async () => {
     f = await setupMarket({ prosumers: 4 });
     const config = f.keeperConfig({ SETTLE_BATCH: '4' });
     const w0 = f.start;
@@ -81,7 +89,8 @@ describe('batch sizes and failing windows', () => {
     /** Settling w0 always reverts (as if one of its trades could never be settled). */
     class FailingSender extends TxSender {
       override async send(request: WriteRequest): Promise<SendResult> {
-        if (request.functionName === 'settleWindow' && request.windowId === w0) throw new DeterministicError('injected revert', undefined);
+        if (request.functionName === 'settleWindow' && request.windowId === w0)
+          throw new DeterministicError('injected revert', undefined);
         return super.send(request);
       }
     }

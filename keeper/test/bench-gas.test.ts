@@ -11,7 +11,11 @@ describe('make bench (receipt gas on anvil), smallest mode', () => {
     result = await runGasBench({ ...options, log: () => undefined });
     expect(result.placeOrder).toHaveLength(10); // 5 positions x 2 sides
     expect(result.hostile).toHaveLength(16); // 8 hints x 2 sides
-    expect(result.signed?.rows.map((r) => [r.book, r.batch])).toEqual([[10, 1], [10, 10], [10, 30]]);
+    expect(result.signed?.rows.map((r) => [r.book, r.batch])).toEqual([
+      [10, 1],
+      [10, 10],
+      [10, 30],
+    ]);
   }, 90_000);
 
   it('reports plausible placeOrder figures', () => {
@@ -70,8 +74,15 @@ describe('make bench (receipt gas on anvil), smallest mode', () => {
   });
 
   it('prints the markdown tables', () => {
-    const headings = ['placeOrder, findHint hint', 'mid-book price', 'batch (receipt gasUsed)', 'largest batch',
-      'placeOrdersBySig (receipt gasUsed)', 'largest placeOrdersBySig batch', 'permit (ERC-2612)'];
+    const headings = [
+      'placeOrder, findHint hint',
+      'mid-book price',
+      'batch (receipt gasUsed)',
+      'largest batch',
+      'placeOrdersBySig (receipt gasUsed)',
+      'largest placeOrdersBySig batch',
+      'permit (ERC-2612)',
+    ];
     for (const heading of headings) expect(result.markdown).toContain(heading);
     expect(result.markdown).toMatch(/\| 10, buy \| \d{2},\d{3} \|/);
     expect(result.markdown).toMatch(/\| 10, 30 \| \d,\d{3},\d{3} \| \d{2},\d{3} \| \d,\d{3},\d{3} \|/);

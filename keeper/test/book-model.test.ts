@@ -21,7 +21,10 @@ describe('SideModel (relayer hints)', () => {
   });
 
   it('asks: best (lowest) first; a cancel leaves the model', () => {
-    const asks = new SideModel(1, [{ owner: a(1), price: 10n }, { owner: a(2), price: 12n }]);
+    const asks = new SideModel(1, [
+      { owner: a(1), price: 10n },
+      { owner: a(2), price: 12n },
+    ]);
     expect(asks.insert(a(3), 12n)).toBe(a(2));
     expect(asks.insert(a(4), 11n)).toBe(a(1));
     asks.remove(a(4));

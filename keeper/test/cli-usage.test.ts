@@ -77,7 +77,9 @@ describe('keeper CLI usage', () => {
       await writeFile(file, `0x${'33'.repeat(32)}\n`);
       const { PRIVATE_KEY: _unused, ...withoutKey } = base;
       expect(loadConfig({ ...withoutKey, PRIVATE_KEY_FILE: file }).privateKey).toBe(`0x${'33'.repeat(32)}`);
-      expect(() => loadConfig({ ...withoutKey, PRIVATE_KEY_FILE: path.join(dir, 'missing') })).toThrow(/PRIVATE_KEY_FILE/);
+      expect(() => loadConfig({ ...withoutKey, PRIVATE_KEY_FILE: path.join(dir, 'missing') })).toThrow(
+        /PRIVATE_KEY_FILE/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

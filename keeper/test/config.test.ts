@@ -28,7 +28,8 @@ describe('config', () => {
   });
 
   it('names every invalid setting and never echoes the key', () => {
-    const attempt = () => loadConfig({ ...base, PRIVATE_KEY: '0xsecret', CHAIN_ID: 'abc', MARKET_ADDRESS: '0x12', READINGS: 'maybe' });
+    const attempt = () =>
+      loadConfig({ ...base, PRIVATE_KEY: '0xsecret', CHAIN_ID: 'abc', MARKET_ADDRESS: '0x12', READINGS: 'maybe' });
     expect(attempt).toThrow(ConfigError);
     try {
       attempt();
@@ -51,7 +52,12 @@ describe('config', () => {
 });
 
 describe('simulated meters', () => {
-  const p = { account: '0x00000000000000000000000000000000000000aa' as const, pvPeakW: 6000n, batteryPowerW: 2000n, batteryCapacityWh: 8000n };
+  const p = {
+    account: '0x00000000000000000000000000000000000000aa' as const,
+    pvPeakW: 6000n,
+    batteryPowerW: 2000n,
+    batteryCapacityWh: 8000n,
+  };
 
   it('are deterministic and plausible for the assets', async () => {
     const m = new SimulatedMeters(42);
@@ -62,7 +68,9 @@ describe('simulated meters', () => {
     expect(a[0]!.exportWh).toBeGreaterThan(1000n); // a sunny noon with 6 kW of PV
     const night = await m.fetch(noon + 12n * 3600n, 3600, [p]);
     expect(night[0]!.exportWh).toBe(0n);
-    expect(validateReadings([...a, ...night.map((r) => ({ ...r, prosumer: r.prosumer }))].slice(0, 1), [p], 3600).valid).toHaveLength(1);
+    expect(
+      validateReadings([...a, ...night.map((r) => ({ ...r, prosumer: r.prosumer }))].slice(0, 1), [p], 3600).valid,
+    ).toHaveLength(1);
     const f = m.forecast(noon, 3600, p);
     expect(f.exportWh).toBeGreaterThan(0n);
   });

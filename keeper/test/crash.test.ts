@@ -65,7 +65,8 @@ describe('keeper killed at any moment and restarted', () => {
 
     const window = await reader.window(w0);
     expect(window.tradeCount).toBe(BigInt(PAIRS));
-    const forW0 = <T extends { args: { windowId?: bigint } }>(events: T[]) => events.filter((e) => e.args.windowId === w0);
+    const forW0 = <T extends { args: { windowId?: bigint } }>(events: T[]) =>
+      events.filter((e) => e.args.windowId === w0);
     expect(forW0(await marketEvents(f, 'WindowOpened'))).toHaveLength(1);
     expect(forW0(await marketEvents(f, 'WindowCleared'))).toHaveLength(1);
     expect(forW0(await marketEvents(f, 'WindowSettled'))).toHaveLength(1);

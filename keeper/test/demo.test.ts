@@ -18,7 +18,11 @@ function runDemo(env: Record<string, string>) {
 }
 
 const rpcAlive = async (url: string) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' }).then(
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+  }).then(
     () => true,
     () => false,
   );
@@ -49,7 +53,12 @@ describe('make demo (keeper/dev/demo.ts)', () => {
 
   it('stops the embedded anvil when the demo fails', async () => {
     // A valid but unfunded admin key: the deployment fails after the anvil has started.
-    const demo = runDemo({ PRIVATE_KEY: `0x${'11'.repeat(32)}`, DEMO_WINDOWS: '2', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '2' });
+    const demo = runDemo({
+      PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+      DEMO_WINDOWS: '2',
+      DEMO_WINDOW_SECONDS: '12',
+      DEMO_PROSUMERS: '2',
+    });
     expect(await demo.exited).toBe(1);
     const url = /anvil listening on (\S+)/.exec(demo.output())?.[1];
     expect(url).toBeDefined();
@@ -75,7 +84,8 @@ describe('make demo (keeper/dev/demo.ts)', () => {
 
   it('stops everything it started on Ctrl-C', async () => {
     const demo = runDemo({ DEMO_WINDOWS: '5', DEMO_WINDOW_SECONDS: '12', DEMO_PROSUMERS: '4', WEB_PORT: '0' });
-    for (let i = 0; i < 600 && !demo.output().includes('keeper running'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !demo.output().includes('keeper running'); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const url = /anvil listening on (\S+)/.exec(demo.output())?.[1];
     expect(url).toBeDefined();
     expect(await rpcAlive(url!)).toBe(true);

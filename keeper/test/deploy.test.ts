@@ -27,7 +27,15 @@ describe('script/Deploy.s.sol on a local anvil', () => {
   beforeAll(async () => {
     anvil = await startAnvil({ chainId: 40_000 + Math.floor(Math.random() * 10_000) });
     outDir = await mkdtemp(path.join(tmpdir(), 'deploy-test-'));
-    d = await deploy({ rpcUrl: anvil.url, privateKey: ANVIL_KEYS[0], windowDuration: 900, settlementGrace: 300, admin, keeper, outDir });
+    d = await deploy({
+      rpcUrl: anvil.url,
+      privateKey: ANVIL_KEYS[0],
+      windowDuration: 900,
+      settlementGrace: 300,
+      admin,
+      keeper,
+      outDir,
+    });
   });
 
   afterAll(async () => {
@@ -76,7 +84,12 @@ describe('script/Deploy.s.sol on a local anvil', () => {
 
 describe('deploy parameters never fall back to a default', () => {
   it('refuses a window duration or grace that is not a positive whole number of seconds', async () => {
-    const base = { rpcUrl: 'http://127.0.0.1:1', privateKey: ANVIL_KEYS[0], windowDuration: 20, settlementGrace: 10 } as const;
+    const base = {
+      rpcUrl: 'http://127.0.0.1:1',
+      privateKey: ANVIL_KEYS[0],
+      windowDuration: 20,
+      settlementGrace: 10,
+    } as const;
     await expect(deploy({ ...base, settlementGrace: 7.5 })).rejects.toThrow(/settlementGrace.*whole number/s);
     await expect(deploy({ ...base, windowDuration: 0 })).rejects.toThrow(/windowDuration/);
   });

@@ -29,7 +29,7 @@ export interface FakeDispatcher {
 /** `script(key, attempt)` decides each answer (attempt counts from 1 per key). */
 export async function startFakeDispatcher(
   secret: string,
-  script: (key: string, attempt: number) => Answer
+  script: (key: string, attempt: number) => Answer,
 ): Promise<FakeDispatcher> {
   const received: Received[] = [];
   const acks = new Map<string, number>();

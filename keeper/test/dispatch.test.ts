@@ -26,7 +26,7 @@ describe('dispatcher config and signature', () => {
     expect(() => loadDispatchConfig({ DISPATCHER_URL: 'http://127.0.0.1:1/x' })).toThrow(/DISPATCHER_SECRET/);
     const url = 'http://127.0.0.1:1/x';
     expect(() => loadDispatchConfig({ DISPATCHER_URL: url, DISPATCHER_SECRET: 'short-secret' })).toThrow(
-      /DISPATCHER_SECRET: must be at least 16/
+      /DISPATCHER_SECRET: must be at least 16/,
     );
     try {
       loadDispatchConfig({ DISPATCHER_URL: 'nope', DISPATCHER_SECRET: SECRET });
@@ -41,12 +41,12 @@ describe('dispatcher config and signature', () => {
 
   it('signs the raw body with HMAC-SHA256 (RFC 4231 test case 2)', () => {
     expect(signBody('what do ya want for nothing?', 'Jefe')).toBe(
-      'sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'
+      'sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
     );
     expect(verifySignature('{"a":1}', SECRET, signBody('{"a":1}', SECRET))).toBe(true);
     expect(verifySignature('{"a":2}', SECRET, signBody('{"a":1}', SECRET))).toBe(false);
     expect(idempotencyKey(31337, '0x5fbdb2315678afecb367f032d93f642f64180aa3', 3600n)).toBe(
-      '31337:0x5FbDB2315678afecb367f032d93F642f64180aa3:3600'
+      '31337:0x5FbDB2315678afecb367f032d93F642f64180aa3:3600',
     );
   });
 });

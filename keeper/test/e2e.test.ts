@@ -22,11 +22,20 @@ describe('keeper drives several windows end to end', () => {
   const balancesBefore = new Map<Address, bigint>();
 
   const balanceOf = (a: Address) =>
-    f.publicClient.readContract({ address: f.deployment.token, abi: energyTokenAbi, functionName: 'balanceOf', args: [a] }) as Promise<bigint>;
+    f.publicClient.readContract({
+      address: f.deployment.token,
+      abi: energyTokenAbi,
+      functionName: 'balanceOf',
+      args: [a],
+    }) as Promise<bigint>;
 
   beforeAll(async () => {
     // Five small households (buyers) and six with large PV (sellers), around noon.
-    f = await setupMarket({ prosumers: 11, startHour: 11, assets: (i) => (i < 5 ? { pvPeakW: 300n, batteryPowerW: 200n } : { pvPeakW: 8000n, batteryPowerW: 3000n }) });
+    f = await setupMarket({
+      prosumers: 11,
+      startHour: 11,
+      assets: (i) => (i < 5 ? { pvPeakW: 300n, batteryPowerW: 200n } : { pvPeakW: 8000n, batteryPowerW: 3000n }),
+    });
     for (const p of f.prosumers) balancesBefore.set(p.address, await balanceOf(p.address));
     app = await createKeeperApp(f.keeperConfig({ METER_SEED: '7' }));
     await app.keeper.startupChecks();
@@ -38,7 +47,19 @@ describe('keeper drives several windows end to end', () => {
   });
 
   it('opens, closes, submits simulated readings and settles with the expected results', async () => {
-    const [A, B, C, D, E, S1, S2, S3, S4, S5, S6] = f.prosumers as [Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer];
+    const [A, B, C, D, E, S1, S2, S3, S4, S5, S6] = f.prosumers as [
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+    ];
     const w0 = f.start;
     const w1 = w0 + HOUR;
     const w2 = w0 + 2n * HOUR;
@@ -46,8 +67,21 @@ describe('keeper drives several windows end to end', () => {
     await f.setTime(w0 + 5n);
     await app.keeper.tick();
     // The spec's worked example in tens of Wh: price 20, 140 Wh, A<-1 70, B<-1 30, B<-2 40.
-    const bids: [Prosumer, bigint, bigint][] = [[A, 70n, 25n], [B, 70n, 23n], [C, 100n, 18n], [D, 60n, 16n], [E, 50n, 14n]];
-    const asks: [Prosumer, bigint, bigint][] = [[S1, 100n, 18n], [S2, 70n, 20n], [S3, 80n, 22n], [S4, 30n, 24n], [S5, 40n, 29n], [S6, 30n, 32n]];
+    const bids: [Prosumer, bigint, bigint][] = [
+      [A, 70n, 25n],
+      [B, 70n, 23n],
+      [C, 100n, 18n],
+      [D, 60n, 16n],
+      [E, 50n, 14n],
+    ];
+    const asks: [Prosumer, bigint, bigint][] = [
+      [S1, 100n, 18n],
+      [S2, 70n, 20n],
+      [S3, 80n, 22n],
+      [S4, 30n, 24n],
+      [S5, 40n, 29n],
+      [S6, 30n, 32n],
+    ];
     for (const [p, e, price] of bids) await f.placeOrder(p, w0, 0, e, price * TOKEN);
     for (const [p, e, price] of asks) await f.placeOrder(p, w0, 1, e, price * TOKEN);
 
@@ -89,9 +123,16 @@ describe('keeper drives several windows end to end', () => {
       const trades: ModelTrade[] = [];
       for (let i = 0n; i < window.tradeCount; i++) trades.push(await app.reader.trade(w, i));
       const traders = [...new Set(trades.flatMap((t) => [t.buyer, t.seller]))];
-      const contexts = await Promise.all(traders.map(async (account) => ({ account, ...(await app.reader.assetTotals(f.deployment.registry, account)) })));
+      const contexts = await Promise.all(
+        traders.map(async (account) => ({
+          account,
+          ...(await app.reader.assetTotals(f.deployment.registry, account)),
+        })),
+      );
       const raw = await meters.fetch(w, 3600, contexts);
-      const readings = new Map(raw.map((r) => [r.prosumer as Address, { importWh: r.importWh as bigint, exportWh: r.exportWh as bigint }]));
+      const readings = new Map(
+        raw.map((r) => [r.prosumer as Address, { importWh: r.importWh as bigint, exportWh: r.exportWh as bigint }]),
+      );
       for (const [account, r] of readings) {
         const onChain = await app.reader.reading(w, account);
         expect(onChain).toEqual({ submitted: true, importWh: r.importWh, exportWh: r.exportWh });
@@ -110,7 +151,11 @@ describe('keeper drives several windows end to end', () => {
 
     // Each window settled exactly once, each trade exactly once.
     const windowSettled = await marketEvents(f, 'WindowSettled');
-    expect(windowSettled.map((e) => (e as unknown as { args: { windowId: bigint } }).args.windowId)).toEqual([w0, w1, w2]);
+    expect(windowSettled.map((e) => (e as unknown as { args: { windowId: bigint } }).args.windowId)).toEqual([
+      w0,
+      w1,
+      w2,
+    ]);
     expect(settled.length).toBe(3 + Number(win1.tradeCount));
   });
 
@@ -138,8 +183,28 @@ describe('keeper drives several windows end to end', () => {
     const dir = path.join(repoRoot, 'exports');
     await mkdir(dir, { recursive: true });
     const out = path.join(dir, `e2e-${f.anvil.chainId}.json`);
-    const env = { ...process.env, RPC_URL: f.anvil.url, CHAIN_ID: String(f.anvil.chainId), MARKET_ADDRESS: f.deployment.market };
-    const exported = await run(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'export', '--from', String(f.start), '--to', String(f.start + 2n * HOUR), '--out', out], { cwd: repoRoot, env });
+    const env = {
+      ...process.env,
+      RPC_URL: f.anvil.url,
+      CHAIN_ID: String(f.anvil.chainId),
+      MARKET_ADDRESS: f.deployment.market,
+    };
+    const exported = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'keeper/src/cli.ts',
+        'export',
+        '--from',
+        String(f.start),
+        '--to',
+        String(f.start + 2n * HOUR),
+        '--out',
+        out,
+      ],
+      { cwd: repoRoot, env },
+    );
     expect(exported.stdout).toContain('exported 3 windows');
     const file = JSON.parse(await readFile(out, 'utf8')) as ExportFile;
     expect(file.windows.map((w) => BigInt(w.windowId))).toEqual([f.start, f.start + HOUR, f.start + 2n * HOUR]);

@@ -7,7 +7,6 @@ import { HOUR, metricValue, setupMarket, type Fixture } from './fixture.js';
 import { until } from './process.js';
 import { RpcProxy } from './proxy.js';
 
-
 describe('RPC outage', () => {
   let f: Fixture;
   let app: KeeperApp;
@@ -32,7 +31,10 @@ describe('RPC outage', () => {
     const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
     await f.setTime(f.start + 5n);
     void app.run();
-    await until('window opened', async () => (await app.reader.window(f.start).catch(() => undefined))?.status === 'Open');
+    await until(
+      'window opened',
+      async () => (await app.reader.window(f.start).catch(() => undefined))?.status === 'Open',
+    );
     await until('ready', async () => (await readyz()) === 200);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
@@ -43,7 +45,13 @@ describe('RPC outage', () => {
 
     await proxy.up();
     await until('ready again', async () => (await readyz()) === 200, 30_000);
-    await until('caught up', async () => (await app.reader.window(f.start)).status === 'Cleared' && (await app.reader.window(f.start + HOUR)).status === 'Open', 30_000);
+    await until(
+      'caught up',
+      async () =>
+        (await app.reader.window(f.start)).status === 'Cleared' &&
+        (await app.reader.window(f.start + HOUR)).status === 'Open',
+      30_000,
+    );
   });
 });
 

@@ -95,17 +95,33 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     prosumers.push({ account, address: account.address });
     if (!options.gasless) await testClient.setBalance({ address: account.address, value: parseEther('10') });
     const registry = { address: deployment.registry, abi: prosumerRegistryAbi } as const;
-    await confirm('register', adminWallet.writeContract({ ...registry, functionName: 'register', args: [account.address, BigInt(i + 1)] }));
+    await confirm(
+      'register',
+      adminWallet.writeContract({ ...registry, functionName: 'register', args: [account.address, BigInt(i + 1)] }),
+    );
     const assets = options.assets?.(i) ?? { pvPeakW: 8000n, batteryPowerW: 3000n };
-    await confirm('addPvSystem', adminWallet.writeContract({ ...registry, functionName: 'addPvSystem', args: [account.address, assets.pvPeakW] }));
+    await confirm(
+      'addPvSystem',
+      adminWallet.writeContract({ ...registry, functionName: 'addPvSystem', args: [account.address, assets.pvPeakW] }),
+    );
     const battery = [account.address, assets.batteryPowerW, 10_000n] as const;
     await confirm('addBattery', adminWallet.writeContract({ ...registry, functionName: 'addBattery', args: battery }));
     const tokens = options.tokensEach ?? 1000n * TOKEN_UNIT;
-    const mint = { address: deployment.token, abi: energyTokenAbi, functionName: 'mint', args: [account.address, tokens] } as const;
+    const mint = {
+      address: deployment.token,
+      abi: energyTokenAbi,
+      functionName: 'mint',
+      args: [account.address, tokens],
+    } as const;
     await confirm('mint', adminWallet.writeContract(mint));
     if (options.gasless) continue;
     const wallet = createWalletClient({ chain, transport, account });
-    const approve = { address: deployment.token, abi: energyTokenAbi, functionName: 'approve', args: [deployment.market, maxUint256] } as const;
+    const approve = {
+      address: deployment.token,
+      abi: energyTokenAbi,
+      functionName: 'approve',
+      args: [deployment.market, maxUint256],
+    } as const;
     await confirm('approve', wallet.writeContract(approve));
   }
 
@@ -132,7 +148,10 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
       });
       const wallet = createWalletClient({ chain, transport, account: p.account });
       const args = [windowId, side, energyWh, price, hint] as const;
-      await confirm('placeOrder', wallet.writeContract({ address: deployment.market, abi: energyMarketAbi, functionName: 'placeOrder', args }));
+      await confirm(
+        'placeOrder',
+        wallet.writeContract({ address: deployment.market, abi: energyMarketAbi, functionName: 'placeOrder', args }),
+      );
     },
     keeperEnv(overrides = {}) {
       return {
@@ -159,11 +178,25 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
 }
 
 /** Every log of `eventName` emitted by the market, decoded. */
-export async function marketEvents<const E extends ContractEventName<typeof energyMarketAbi>>(f: Fixture, eventName: E) {
-  return f.publicClient.getContractEvents({ address: f.deployment.market, abi: energyMarketAbi, eventName, fromBlock: 0n });
+export async function marketEvents<const E extends ContractEventName<typeof energyMarketAbi>>(
+  f: Fixture,
+  eventName: E,
+) {
+  return f.publicClient.getContractEvents({
+    address: f.deployment.market,
+    abi: energyMarketAbi,
+    eventName,
+    fromBlock: 0n,
+  });
 }
 
 /** The value of the first sample line of a Prometheus text body that starts with `series`. */
 export function metricValue(body: string, series: string): number {
-  return Number(body.split('\n').find((l) => l.startsWith(series))?.split(' ').pop() ?? NaN);
+  return Number(
+    body
+      .split('\n')
+      .find((l) => l.startsWith(series))
+      ?.split(' ')
+      .pop() ?? NaN,
+  );
 }

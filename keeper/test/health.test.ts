@@ -9,7 +9,8 @@ import { until } from './process.js';
 describe('/healthz and /readyz', () => {
   let f: Fixture;
   let app: KeeperApp;
-  const status = async (path: string) => (await fetch(`http://127.0.0.1:${(app.server?.address() as AddressInfo).port}${path}`)).status;
+  const status = async (path: string) =>
+    (await fetch(`http://127.0.0.1:${(app.server?.address() as AddressInfo).port}${path}`)).status;
 
   beforeAll(async () => {
     f = await setupMarket({ prosumers: 1 });
@@ -29,7 +30,11 @@ describe('/healthz and /readyz', () => {
   });
 
   it('stays ready through a long action that makes progress, and goes unready when nothing moves', async () => {
-    const test = createTestClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), mode: 'anvil' });
+    const test = createTestClient({
+      chain: makeChain(f.anvil.chainId, f.anvil.url),
+      transport: http(f.anvil.url),
+      mode: 'anvil',
+    });
     await f.setTime(f.start + 5n);
     await test.setAutomine(false);
     const tick = app.keeper.tick(); // sends openWindow, which stays pending: the tick cannot complete

@@ -1,6 +1,6 @@
 // Independent model of the settlement rule (protocol.md), for expected results in keeper tests.
 import type { Address } from 'viem';
-import { type TradeReason } from '../src/constants.js';
+import type { TradeReason } from '../src/constants.js';
 
 export interface ModelTrade {
   buyer: Address;
@@ -23,8 +23,10 @@ export function settleModel(
     const rs = readings.get(t.seller);
     const rb = readings.get(t.buyer);
     if (!rs || !rb) return { status: 'Rejected', reason: 'MissingReading', cost: 0n };
-    if ((sold.get(t.seller) ?? 0n) + t.energyWh > rs.exportWh) return { status: 'Rejected', reason: 'SellerShortfall', cost: 0n };
-    if ((bought.get(t.buyer) ?? 0n) + t.energyWh > rb.importWh) return { status: 'Rejected', reason: 'BuyerShortfall', cost: 0n };
+    if ((sold.get(t.seller) ?? 0n) + t.energyWh > rs.exportWh)
+      return { status: 'Rejected', reason: 'SellerShortfall', cost: 0n };
+    if ((bought.get(t.buyer) ?? 0n) + t.energyWh > rb.importWh)
+      return { status: 'Rejected', reason: 'BuyerShortfall', cost: 0n };
     if ((balances.get(t.buyer) ?? 0n) < cost) return { status: 'Rejected', reason: 'InsufficientFunds', cost: 0n };
     sold.set(t.seller, (sold.get(t.seller) ?? 0n) + t.energyWh);
     bought.set(t.buyer, (bought.get(t.buyer) ?? 0n) + t.energyWh);

@@ -28,7 +28,14 @@ describe('packaging', () => {
       devDependencies: Record<string, string>;
     };
     expect(pkg.bin.keeper).toBe('keeper/dist/cli.js');
-    for (const dev of ['tsx', 'typescript', '@openzeppelin/contracts', '@chainlink/contracts', '@foundry-rs/forge', 'vitest']) {
+    for (const dev of [
+      'tsx',
+      'typescript',
+      '@openzeppelin/contracts',
+      '@chainlink/contracts',
+      '@foundry-rs/forge',
+      'vitest',
+    ]) {
       expect(Object.keys(pkg.dependencies)).not.toContain(dev);
       expect(Object.keys(pkg.devDependencies)).toContain(dev);
     }
@@ -36,27 +43,40 @@ describe('packaging', () => {
   });
 
   it('compiles to keeper/dist, which imports only production dependencies and runs with plain node', async () => {
-    await run(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'keeper/tsconfig.build.json'], {
-      cwd: repoRoot,
-    });
+    await run(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'keeper/tsconfig.build.json'],
+      {
+        cwd: repoRoot,
+      },
+    );
     const dist = path.join(repoRoot, 'keeper', 'dist');
     const files = await jsFiles(dist);
     const names = files.map((f) => path.relative(dist, f));
     expect(names).toContain('cli.js');
     expect(names).toContain(path.join('relayer', 'index.js'));
     for (const devOnly of ['demo.js', 'anvil.js', 'deploy.js', 'demo-config.js']) expect(names).not.toContain(devOnly);
-    const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     const allowed = new Set([...Object.keys(pkg.dependencies), ...builtinModules]);
     for (const file of files) {
       const text = await readFile(file, 'utf8');
       for (const [, spec = ''] of text.matchAll(/\bfrom\s+'([^'.][^']*)'/g)) {
-        const name = spec.replace(/^node:/, '').split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+        const name = spec
+          .replace(/^node:/, '')
+          .split('/')
+          .slice(0, spec.startsWith('@') ? 2 : 1)
+          .join('/');
         expect(allowed.has(name), `${path.relative(dist, file)} imports ${spec}`).toBe(true);
       }
     }
     const { stdout } = await run(process.execPath, ['keeper/dist/cli.js', '--version'], { cwd: repoRoot });
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const config = await run(process.execPath, ['keeper/dist/cli.js', 'run'], { cwd: repoRoot, env: { PATH: process.env.PATH ?? '' } }).then(
+    const config = await run(process.execPath, ['keeper/dist/cli.js', 'run'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '' },
+    }).then(
       () => 0,
       (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? '' }),
     );

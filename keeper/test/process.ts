@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { repoRoot } from '../dev/paths.js';
 import { NODE_FLAGS } from '../src/constants.js';
 
-
 export interface KeeperProcess {
   child: ChildProcess;
   output: () => string;
@@ -23,7 +22,12 @@ export function spawnKeeper(env: Record<string, string>, args: string[] = []): K
   return { child, output: () => out, exited };
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, stepMs = 50): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  stepMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();

@@ -16,7 +16,8 @@ function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -81,7 +82,11 @@ describe('bad meter readings are refused with the reason and never reach the cha
     const file = path.join(dir, 'readings.csv');
     const other = f.start + HOUR;
     // The last row belongs to another window and is ignored for this one.
-    const body = ['prosumer,window,importWh,exportWh', ...rows().map((r) => `${r[0]},${f.start},${String(r[1])},${String(r[2])}`), `${f.prosumers[3]!.address},${other + 7n * HOUR},100,0`].join('\n');
+    const body = [
+      'prosumer,window,importWh,exportWh',
+      ...rows().map((r) => `${r[0]},${f.start},${String(r[1])},${String(r[2])}`),
+      `${f.prosumers[3]!.address},${other + 7n * HOUR},100,0`,
+    ].join('\n');
     await writeFile(file, body);
     const { app, lines } = await runWith({ METER_SOURCE: 'csv', METER_CSV_PATH: file });
     await assertOutcome(app, lines, f.start);
@@ -91,9 +96,14 @@ describe('bad meter readings are refused with the reason and never reach the cha
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       res.writeHead(200, { 'content-type': 'application/json' });
-      const readings = url.searchParams.get('window') === String(f.start + HOUR)
-        ? rows().map(([prosumer, importWh, exportWh]) => ({ prosumer, importWh: typeof importWh === 'bigint' ? Number(importWh) : importWh, exportWh }))
-        : [];
+      const readings =
+        url.searchParams.get('window') === String(f.start + HOUR)
+          ? rows().map(([prosumer, importWh, exportWh]) => ({
+              prosumer,
+              importWh: typeof importWh === 'bigint' ? Number(importWh) : importWh,
+              exportWh,
+            }))
+          : [];
       res.end(JSON.stringify({ window: url.searchParams.get('window'), readings }));
     });
     await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
@@ -102,7 +112,11 @@ describe('bad meter readings are refused with the reason and never reach the cha
     await assertOutcome(app, lines, f.start + HOUR);
   });
 
-  async function assertOutcome(app: Awaited<ReturnType<typeof createKeeperApp>>, lines: Record<string, unknown>[], w: bigint) {
+  async function assertOutcome(
+    app: Awaited<ReturnType<typeof createKeeperApp>>,
+    lines: Record<string, unknown>[],
+    w: bigint,
+  ) {
     const reading = (i: number) => app.reader.reading(w, f.prosumers[i]!.address);
     expect(await reading(0)).toEqual({ submitted: true, importWh: 100n, exportWh: 0n });
     for (const i of [1, 2, 3, 4, 5, 6, 7]) expect((await reading(i)).submitted).toBe(false);

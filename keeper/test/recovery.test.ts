@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWalletClient, http, type Address, type ContractEventName, type Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { type energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { MeterSource, RawReading } from '../src/meters/types.js';
@@ -33,13 +33,21 @@ async function prunedNode(target: string): Promise<{ url: string; server: Server
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', async () => {
-      const parsed = JSON.parse(body) as { id: number; method: string; params?: unknown[] } | { id: number; method: string; params?: unknown[] }[];
+      const parsed = JSON.parse(body) as
+        | { id: number; method: string; params?: unknown[] }
+        | { id: number; method: string; params?: unknown[] }[];
       const calls = Array.isArray(parsed) ? parsed : [parsed];
-      const historical = (c: (typeof calls)[number]) => c.method === 'eth_call' && /^0x[0-9a-f]+$/i.test(String(c.params?.[1] ?? ''));
+      const historical = (c: (typeof calls)[number]) =>
+        c.method === 'eth_call' && /^0x[0-9a-f]+$/i.test(String(c.params?.[1] ?? ''));
       const answers = await Promise.all(
         calls.map(async (c) => {
-          if (historical(c)) return { jsonrpc: '2.0', id: c.id, error: { code: -32000, message: 'missing trie node 0000 (path )' } };
-          const r = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(c) });
+          if (historical(c))
+            return { jsonrpc: '2.0', id: c.id, error: { code: -32000, message: 'missing trie node 0000 (path )' } };
+          const r = await fetch(target, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(c),
+          });
           return r.json();
         }),
       );
@@ -69,9 +77,14 @@ describe('market hardening: keeper recovery and membership changes', () => {
   });
 
   const balanceOf = (a: Address) =>
-    f!.publicClient.readContract({ address: f!.deployment.token, abi: energyTokenAbi, functionName: 'balanceOf', args: [a] }) as Promise<bigint>;
+    f!.publicClient.readContract({
+      address: f!.deployment.token,
+      abi: energyTokenAbi,
+      functionName: 'balanceOf',
+      args: [a],
+    }) as Promise<bigint>;
 
-  it('after d + grace away: opens first, submits every reading after the late close and before settling; sellers are paid', async () => {
+  it('after d + grace away: opens, submits the readings after the late close, then settles; sellers paid', async () => {
     // Prosumers 0, 1 buy; 2, 3 sell. w0 is closed on time, w1 is closed late (the keeper was away).
     f = await setupMarket({ prosumers: 4, grace: GRACE });
     app = await createKeeperApp(f.keeperConfig({ LOG_LEVEL: process.env.DEBUG_KEEPER ? 'info' : 'silent' }), {
@@ -136,13 +149,20 @@ describe('market hardening: keeper recovery and membership changes', () => {
     }
   });
 
-  it('sellers deregistered or stripped of assets after clearing, or without any asset, get their readings and are paid', async () => {
+  it('pays sellers deregistered or stripped of assets after clearing, or assetless, by their readings', async () => {
     // 0, 1, 2 buy 100 Wh each; 3 sells and is deregistered after clearing (assets removed too); 4 sells
     // and its PV system is removed after clearing (battery 3 kW stays, reading 5 kWh); 5 never had assets.
     f = await setupMarket({ prosumers: 6, grace: GRACE });
     app = await createKeeperApp(f.keeperConfig(), {
       serve: false,
-      meters: fixedMeters(f, { 0: [400n, 0n], 1: [400n, 0n], 2: [400n, 0n], 3: [0n, 6000n], 4: [0n, 5000n], 5: [0n, 100n] }),
+      meters: fixedMeters(f, {
+        0: [400n, 0n],
+        1: [400n, 0n],
+        2: [400n, 0n],
+        3: [0n, 6000n],
+        4: [0n, 5000n],
+        5: [0n, 100n],
+      }),
     });
     const chain = makeChain(f.anvil.chainId, f.anvil.url);
     const admin = createWalletClient({ chain, transport: http(f.anvil.url), account: f.admin });
@@ -208,14 +228,20 @@ describe('market hardening: keeper recovery and membership changes', () => {
       await f.placeOrder(f.prosumers[1]!, w0, 1, 100n, 20n * TOKEN);
       await f.setTime(w0 + HOUR + 5n);
       await app.keeper.tick();
-      const hash = await admin.writeContract({ address: f.deployment.registry, abi: prosumerRegistryAbi, functionName: 'removePvSystem', args: [f.prosumers[1]!.address, 0n] });
+      const hash = await admin.writeContract({
+        address: f.deployment.registry,
+        abi: prosumerRegistryAbi,
+        functionName: 'removePvSystem',
+        args: [f.prosumers[1]!.address, 0n],
+      });
       await f.publicClient.waitForTransactionReceipt({ hash });
       await f.setTime(w0 + 2n * HOUR + 5n);
       await app.keeper.tick();
       expect((await app.reader.reading(w0, f.prosumers[0]!.address)).submitted).toBe(true);
       expect((await app.reader.reading(w0, f.prosumers[1]!.address)).submitted).toBe(false);
       const body = await app.metrics.registry.metrics();
-      expect(metricValue(body, 'keeper_asset_history_unavailable_total')).toBe(2); // the clearing block and the end of delivery
+      // the clearing block and the end of delivery
+      expect(metricValue(body, 'keeper_asset_history_unavailable_total')).toBe(2);
       expect(metricValue(body, 'keeper_readings_rejected_total{reason="implausible_export"}')).toBe(1);
     } finally {
       await new Promise<void>((r) => node.server.close(() => r()));

@@ -16,7 +16,9 @@ describe('secrets in URLs', () => {
     );
     expect(redactUrl('http://127.0.0.1:8545')).toBe('http://127.0.0.1:8545/');
     expect(redactUrl('https://gnosis-rpc.publicnode.com/')).toBe('https://gnosis-rpc.publicnode.com/');
-    expect(redactText(`request failed.\nURL: https://x.io/v2/${KEY}\nstatus 429`)).toBe('request failed.\nURL: https://x.io/v2/redacted\nstatus 429');
+    expect(redactText(`request failed.\nURL: https://x.io/v2/${KEY}\nstatus 429`)).toBe(
+      'request failed.\nURL: https://x.io/v2/redacted\nstatus 429',
+    );
   });
 
   it('never logs the RPC key: not in the configuration, not in an error (logged with type, message and stack)', () => {
@@ -38,7 +40,10 @@ describe('secrets in URLs', () => {
       METER_HTTP_URL: `https://meters.example.org/readings?token=${KEY}`,
     });
     log.info({ config: redactConfig(config) }, 'keeper configured');
-    log.error({ err: new HttpRequestError({ url: rpcUrl, status: 429, body: { method: 'eth_chainId' } }) }, 'tick failed');
+    log.error(
+      { err: new HttpRequestError({ url: rpcUrl, status: 429, body: { method: 'eth_chainId' } }) },
+      'tick failed',
+    );
     const text = lines.join('\n');
     expect(text).not.toContain(KEY);
     expect(text).not.toContain('pw@');

@@ -15,7 +15,6 @@ import { spawnKeeper, until, type KeeperProcess } from './process.js';
 import { get, orderBody, post } from './relayer-helpers.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
-
 describe('relayer: kill -9 and restart', () => {
   let f: Fixture;
   let reader: MarketReader;
@@ -111,9 +110,9 @@ describe('relayer: kill -9 and restart', () => {
       const all = await Promise.all(ids.map((_, i) => statusOf(w0, i)));
       return all.every((s) => s.body.status === 'placed') && all;
     });
-    statuses.forEach((s, i) =>
-      expect(s.body).toMatchObject({ id: ids[i], status: 'placed', txHash: expect.stringMatching(/^0x/) }),
-    );
+    statuses.forEach((s, i) => {
+      expect(s.body).toMatchObject({ id: ids[i], status: 'placed', txHash: expect.stringMatching(/^0x/) });
+    });
     // Batches of at most 4 (RELAY_BATCH), each order placed once.
     const perTx = new Map<string, number>();
     for (const s of statuses) perTx.set(s.body.txHash!, (perTx.get(s.body.txHash!) ?? 0) + 1);

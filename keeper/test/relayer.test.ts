@@ -321,9 +321,7 @@ describe('relayer', () => {
     expect(direct.settled).toEqual(expected1);
     expect(relayed).toEqual(direct);
     // All four settlement paths were exercised.
-    expect(new Set(relayed.settled.map((s) => s.reason))).toEqual(
-      new Set(REASON),
-    );
+    expect(new Set(relayed.settled.map((s) => s.reason))).toEqual(new Set(REASON));
   });
 
   it('refuses a forged and a replayed order at the API; the market skips them when sent straight to it', async () => {
@@ -339,9 +337,8 @@ describe('relayer', () => {
     const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
     const s = BigInt(`0x${highS.signature!.slice(66, 130)}`);
     const v = Number.parseInt(highS.signature!.slice(130), 16);
-    highS.signature = `${highS.signature!.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${(v === 27
-      ? 28
-      : 27
+    highS.signature = `${highS.signature!.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${(
+      v === 27 ? 28 : 27
     ).toString(16)}`;
     expect(await post(base, '/v1/orders', highS)).toMatchObject({ status: 422, body: { code: 'INVALID_SIGNATURE' } });
     expect(await straightToMarket(forged)).toEqual(['InvalidSignature']);

@@ -24,19 +24,33 @@ describe('CONFIRMATIONS > 1 and a reorg', () => {
   });
 
   it('re-reads the receipt at the confirmation depth and re-sends a transaction the reorg dropped', async () => {
-    const test = createTestClient({ chain: makeChain(f.anvil.chainId, f.anvil.url), transport: http(f.anvil.url), mode: 'anvil' });
+    const test = createTestClient({
+      chain: makeChain(f.anvil.chainId, f.anvil.url),
+      transport: http(f.anvil.url),
+      mode: 'anvil',
+    });
     await f.setTime(f.start + 5n);
     const nonce = await f.publicClient.getTransactionCount({ address: app.sender.address });
     const tick = app.keeper.tick();
-    const first = await until('openWindow mined', async () => {
-      const hash = app.sender.inFlight[0];
-      return hash && (await f.publicClient.getTransactionReceipt({ hash }).catch(() => undefined));
-    }, 20_000);
+    const first = await until(
+      'openWindow mined',
+      async () => {
+        const hash = app.sender.inFlight[0];
+        return hash && (await f.publicClient.getTransactionReceipt({ hash }).catch(() => undefined));
+      },
+      20_000,
+    );
     // The block holding openWindow is replaced by an empty one: the transaction is gone.
     const reorg = { jsonrpc: '2.0', id: 1, method: 'anvil_reorg', params: [1, []] };
-    const answer = await fetch(f.anvil.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reorg) });
+    const answer = await fetch(f.anvil.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(reorg),
+    });
     expect(((await answer.json()) as { error?: unknown }).error).toBeUndefined();
-    await expect(f.publicClient.getTransactionReceipt({ hash: first.transactionHash })).rejects.toThrow(/could not be found/);
+    await expect(f.publicClient.getTransactionReceipt({ hash: first.transactionHash })).rejects.toThrow(
+      /could not be found/,
+    );
     miner = setInterval(() => void test.mine({ blocks: 1 }).catch(() => undefined), 200);
     await tick;
     clearInterval(miner);

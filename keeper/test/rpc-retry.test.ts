@@ -46,7 +46,11 @@ describe('RPC retries (owned by the viem transport)', () => {
     ]);
     server = rpc.server;
     const metrics = new KeeperMetrics();
-    const clients = makeClients({ rpcUrls: [rpc.url], chainId: 100, rpcRetryCount: 4, rpcRetryDelayMs: 10, rpcTimeoutMs: 5_000 }, account, metrics);
+    const clients = makeClients(
+      { rpcUrls: [rpc.url], chainId: 100, rpcRetryCount: 4, rpcRetryDelayMs: 10, rpcTimeoutMs: 5_000 },
+      account,
+      metrics,
+    );
     expect(await clients.public.getChainId()).toBe(100);
     expect(rpc.times).toHaveLength(5);
     expect(rpc.times[1]! - rpc.times[0]!).toBeGreaterThanOrEqual(950); // Retry-After: 1
@@ -58,12 +62,20 @@ describe('RPC retries (owned by the viem transport)', () => {
     const rpc = await scriptedRpc([{ status: 503, body: () => ({}) }]);
     server = rpc.server;
     const metrics = new KeeperMetrics();
-    const clients = makeClients({ rpcUrls: [rpc.url], chainId: 31337, rpcRetryCount: 2, rpcRetryDelayMs: 5, rpcTimeoutMs: 5_000 }, account, metrics);
+    const clients = makeClients(
+      { rpcUrls: [rpc.url], chainId: 31337, rpcRetryCount: 2, rpcRetryDelayMs: 5, rpcTimeoutMs: 5_000 },
+      account,
+      metrics,
+    );
     await expect(clients.public.getBlockNumber()).rejects.toThrow(/503|HTTP request failed/);
     expect(rpc.times).toHaveLength(3);
 
     const invalid = await scriptedRpc([{ status: 200, body: rpcError(-32602, 'invalid params') }]);
-    const other = makeClients({ rpcUrls: [invalid.url], chainId: 31337, rpcRetryCount: 2, rpcRetryDelayMs: 5, rpcTimeoutMs: 5_000 }, account, metrics);
+    const other = makeClients(
+      { rpcUrls: [invalid.url], chainId: 31337, rpcRetryCount: 2, rpcRetryDelayMs: 5, rpcTimeoutMs: 5_000 },
+      account,
+      metrics,
+    );
     await expect(other.public.getBlockNumber()).rejects.toThrow(/invalid params|Invalid parameters/);
     expect(invalid.times).toHaveLength(1);
     invalid.server.close();
@@ -73,7 +85,13 @@ describe('RPC retries (owned by the viem transport)', () => {
     const good = await scriptedRpc([{ status: 200, body: (id) => ({ jsonrpc: '2.0', id, result: '0x7a69' }) }]);
     server = good.server;
     const clients = makeClients(
-      { rpcUrls: ['http://127.0.0.1:1', good.url], chainId: 31337, rpcRetryCount: 0, rpcRetryDelayMs: 5, rpcTimeoutMs: 2_000 },
+      {
+        rpcUrls: ['http://127.0.0.1:1', good.url],
+        chainId: 31337,
+        rpcRetryCount: 0,
+        rpcRetryDelayMs: 5,
+        rpcTimeoutMs: 2_000,
+      },
       account,
       new KeeperMetrics(),
     );

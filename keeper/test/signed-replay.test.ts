@@ -119,8 +119,16 @@ describe('signed orders: export and forge replay', () => {
     });
 
   it('places, rejects, cancels and re-places by signature; the keeper clears and settles', async () => {
-    const [A, B, C, D, E, G, H, K] = f.prosumers as [Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer,
-      Prosumer, Prosumer];
+    const [A, B, C, D, E, G, H, K] = f.prosumers as [
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+      Prosumer,
+    ];
     const w0 = f.start;
     const w1 = w0 + HOUR;
     await f.setTime(w0 + 5n);
@@ -191,9 +199,10 @@ describe('signed orders: export and forge replay', () => {
     expect(cleared.clearedEnergyWh).toBe(1400n);
     expect(cleared.clearingPrice).toBe(21n * TOKEN); // D's ask partly filled
     // A late order for the closed window is rejected too (WindowNotOpen after the opening).
-    const late = await relay([{ who: H, windowId: w0, side: 0, energyWh: 300n, price: 22n * TOKEN, nonce: 0n }], [
-      false,
-    ]);
+    const late = await relay(
+      [{ who: H, windowId: w0, side: 0, energyWh: 300n, price: 22n * TOKEN, nonce: 0n }],
+      [false],
+    );
     expect(late.rejected).toEqual([[H.address, w0, 0n, SELECTOR.WindowNotOpen]]);
 
     for (const hours of [2n, 3n, 4n]) {
@@ -209,21 +218,42 @@ describe('signed orders: export and forge replay', () => {
     const dir = path.join(repoRoot, 'exports');
     await mkdir(dir, { recursive: true });
     const out = path.join(dir, `signed-${f.anvil.chainId}.json`);
-    const env = { ...process.env, RPC_URL: f.anvil.url, CHAIN_ID: String(f.anvil.chainId),
-      MARKET_ADDRESS: f.deployment.market };
-    const args = ['--import', 'tsx', 'keeper/src/cli.ts', 'export', '--from', String(f.start), '--to',
-      String(f.start + HOUR), '--out', out];
+    const env = {
+      ...process.env,
+      RPC_URL: f.anvil.url,
+      CHAIN_ID: String(f.anvil.chainId),
+      MARKET_ADDRESS: f.deployment.market,
+    };
+    const args = [
+      '--import',
+      'tsx',
+      'keeper/src/cli.ts',
+      'export',
+      '--from',
+      String(f.start),
+      '--to',
+      String(f.start + HOUR),
+      '--out',
+      out,
+    ];
     const exported = await run(process.execPath, args, { cwd: repoRoot, env });
     expect(exported.stdout).toContain('exported 2 windows');
     const file = JSON.parse(await readFile(out, 'utf8')) as ExportFile;
     const [win0, win1] = file.windows;
     if (!win0 || !win1) throw new Error('two windows expected');
     const rejections = (w: typeof win0) =>
-      w.events.filter((e) => e.name === 'SignedOrderRejected').map((e) => [e.args.prosumer, e.args.nonce,
-        e.args.reason, e.reasonName]);
+      w.events
+        .filter((e) => e.name === 'SignedOrderRejected')
+        .map((e) => [e.args.prosumer, e.args.nonce, e.args.reason, e.reasonName]);
     const [, , , , , G, H] = f.prosumers as Prosumer[];
-    expect(rejections(win0).map((r) => r[3])).toEqual(['InvalidSignature', 'InvalidNonce', 'AlreadyHasOrder',
-      'AlreadyHasOrder', 'InvalidNonce', 'WindowNotOpen']);
+    expect(rejections(win0).map((r) => r[3])).toEqual([
+      'InvalidSignature',
+      'InvalidNonce',
+      'AlreadyHasOrder',
+      'AlreadyHasOrder',
+      'InvalidNonce',
+      'WindowNotOpen',
+    ]);
     expect(rejections(win0)[1]).toEqual([G?.address, '1', SELECTOR.InvalidNonce, 'InvalidNonce']);
     // w1: the early order comes before WindowOpened.
     expect(win1.events.slice(0, 2).map((e) => e.name)).toEqual(['SignedOrderRejected', 'WindowOpened']);
@@ -264,16 +294,30 @@ describe('signed orders: export and forge replay', () => {
     const placedOut = await tamper('rejected-to-placed', (events) => {
       const i = find(events, 'SignedOrderRejected', 'InvalidSignature');
       const e = events[i] as ExportedEvent;
-      events[i] = { ...e, name: 'OrderPlaced', reasonName: undefined, args: { windowId: e.args.windowId as string,
-        prosumer: e.args.prosumer as string, side: 0, energyWh: '500', pricePerKWh: (30n * TOKEN).toString() } };
+      events[i] = {
+        ...e,
+        name: 'OrderPlaced',
+        reasonName: undefined,
+        args: {
+          windowId: e.args.windowId as string,
+          prosumer: e.args.prosumer as string,
+          side: 0,
+          energyWh: '500',
+          pricePerKWh: (30n * TOKEN).toString(),
+        },
+      };
     });
     expect(placedOut).toMatch(/clearing price|cleared energy|trade count|of trade/);
     // A's placed order turned into a rejection for a bad signature: A's later AlreadyHasOrder no longer holds.
     const rejectedOut = await tamper('placed-to-rejected', (events) => {
       const i = find(events, 'OrderPlaced');
       const e = events[i] as ExportedEvent;
-      const args = { windowId: e.args.windowId as string, prosumer: e.args.prosumer as string, nonce: '0',
-        reason: SELECTOR.InvalidSignature };
+      const args = {
+        windowId: e.args.windowId as string,
+        prosumer: e.args.prosumer as string,
+        nonce: '0',
+        reason: SELECTOR.InvalidSignature,
+      };
       events[i] = { ...e, name: 'SignedOrderRejected', reasonName: 'InvalidSignature', args };
     });
     expect(rejectedOut).toContain('the prosumer has no live order in the replayed book');

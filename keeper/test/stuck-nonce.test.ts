@@ -38,12 +38,23 @@ describe('restart after a crash that left a transaction in the mempool', () => {
       maxFeePerGas: (block.baseFeePerGas ?? 1n) + 1n,
       maxPriorityFeePerGas: 1n,
     });
-    expect(await f.publicClient.getTransactionCount({ address: keeperAccount.address, blockTag: 'pending' })).toBe(nonce + 1);
+    expect(await f.publicClient.getTransactionCount({ address: keeperAccount.address, blockTag: 'pending' })).toBe(
+      nonce + 1,
+    );
 
     app = await createKeeperApp(f.keeperConfig({ TX_TIMEOUT_MS: '2000' }), { serve: false });
     const checks = app.keeper.startupChecks();
     // The replacement evicts the stuck transaction from the pool.
-    await until('stuck transaction replaced', async () => f.publicClient.getTransaction({ hash: stuck }).then(() => false, () => true), 20_000, 100);
+    await until(
+      'stuck transaction replaced',
+      async () =>
+        f.publicClient.getTransaction({ hash: stuck }).then(
+          () => false,
+          () => true,
+        ),
+      20_000,
+      100,
+    );
     await test.mine({ blocks: 1 });
     await test.setAutomine(true);
     await checks;
@@ -54,12 +65,16 @@ describe('restart after a crash that left a transaction in the mempool', () => {
     expect(replacement?.hash).not.toBe(stuck);
     expect(replacement!.maxPriorityFeePerGas! * 1000n).toBeGreaterThanOrEqual(1n * 1125n);
     expect(await f.publicClient.getTransactionCount({ address: keeperAccount.address })).toBe(nonce + 1);
-    expect(metricValue(await app.metrics.registry.metrics(), 'keeper_transactions_replaced_total')).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(await app.metrics.registry.metrics(), 'keeper_transactions_replaced_total'),
+    ).toBeGreaterThanOrEqual(1);
 
     // And the keeper goes on at the next nonce.
     await f.setTime(f.start + 5n);
     await app.keeper.tick();
     expect((await app.reader.window(f.start)).status).toBe('Open');
-    expect(await f.publicClient.getTransactionCount({ address: keeperAccount.address })).toBeGreaterThanOrEqual(nonce + 2);
+    expect(await f.publicClient.getTransactionCount({ address: keeperAccount.address })).toBeGreaterThanOrEqual(
+      nonce + 2,
+    );
   });
 });

@@ -77,7 +77,7 @@ export class BiddingAgent {
     private readonly reader: MarketReader,
     private readonly relayer: RelayerClient,
     private readonly registry: Address,
-    private readonly duration: bigint
+    private readonly duration: bigint,
   ) {}
 
   static async create(settings: AgentSettings, households: AgentHousehold[], deps: AgentDeps): Promise<BiddingAgent> {
@@ -90,7 +90,7 @@ export class BiddingAgent {
     const relayer = new RelayerClient(deps.relayerUrl, await readSigningDomains(deps.client, deps.market, token));
     deps.log.info(
       { households: households.map((h) => ({ account: h.account.address, mode: h.mode, price: h.price.strategy })) },
-      'agent configured'
+      'agent configured',
     );
     return new BiddingAgent(settings, households, deps, reader, relayer, registry, duration);
   }
@@ -124,21 +124,21 @@ export class BiddingAgent {
     if (todo.length === 0) return decisions;
     const contexts = await Promise.all(todo.map((h) => this.assets(h.account.address)));
     const d = Number(this.duration);
-    let forecasts;
-    let plans;
-    try {
-      [forecasts, plans] = await Promise.all([
-        this.deps.forecasts.fetch([windowId], d, contexts),
-        this.deps.plans.fetch([windowId], d, contexts),
-      ]);
-    } catch (error) {
+    const inputs = await Promise.all([
+      this.deps.forecasts.fetch([windowId], d, contexts),
+      this.deps.plans.fetch([windowId], d, contexts),
+    ]).catch((error: unknown) => {
       log.error(
-        { err: String(error), forecasts: this.deps.forecasts.name, plans: this.deps.plans.name },
-        'input source failed; will retry'
+        { err: error, forecasts: this.deps.forecasts.name, plans: this.deps.plans.name },
+        'input source failed; will retry',
       );
+      return undefined;
+    });
+    if (inputs === undefined) {
       for (const h of todo) decide(h, 'source_failed');
       return decisions;
     }
+    const [forecasts, plans] = inputs;
     const f = validateForecasts(forecasts, contexts, [windowId], d);
     const p = validatePlans(plans, contexts, [windowId], d);
     this.report('forecast', f.rejected, log);
@@ -168,7 +168,7 @@ export class BiddingAgent {
           windowId,
           this.duration,
           1_000,
-          this.settings.medianScanWindows
+          this.settings.medianScanWindows,
         );
       }
       const pricePerKWh = limitPrice(h.price, order.side, history ?? []);
@@ -181,7 +181,7 @@ export class BiddingAgent {
     h: AgentHousehold,
     windowId: bigint,
     o: { side: 0 | 1; energyWh: bigint; pricePerKWh: bigint; net: bigint; capped: boolean },
-    log: Logger
+    log: Logger,
   ): Promise<Decision> {
     const now = (await this.deps.client.getBlock({ blockTag: 'latest' })).timestamp;
     if (now >= windowId + this.duration - BigInt(this.settings.closeMarginS)) {
@@ -231,7 +231,7 @@ export class BiddingAgent {
         log.warn({ status: error.status, code: error.code, err: error.message }, 'no order: the relayer refused it');
         return 'relayer_refused';
       }
-      log.warn({ err: String(error) }, 'relayer unreachable; will retry');
+      log.warn({ err: error }, 'relayer unreachable; will retry');
       return 'source_failed';
     }
   }
@@ -264,7 +264,7 @@ export class BiddingAgent {
       this.deps.metrics.inputsRejected.inc({ input, reason: r.reason });
       log.warn(
         { input, prosumer: r.prosumer, reason: r.reason, detail: r.detail },
-        `${input} refused; no order from it`
+        `${input} refused; no order from it`,
       );
     }
   }
@@ -291,7 +291,7 @@ export class BiddingAgent {
       try {
         await this.tick();
       } catch (error) {
-        this.deps.log.error({ err: String(error) }, 'agent poll failed; will retry');
+        this.deps.log.error({ err: error }, 'agent poll failed; will retry');
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.settings.pollIntervalMs);

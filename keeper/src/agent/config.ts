@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { privateKeyToAccount } from 'viem/accounts';
+import type { Hex } from 'viem';
 import { ConfigError } from '../config.js';
 import { decryptKeystore } from '../keystore.js';
 import type { AgentHousehold } from './agent.js';
@@ -121,7 +122,7 @@ export const householdsSchema = z.object({
         .strict()
         .refine((h) => (h.passwordEnv === undefined) !== (h.passwordFile === undefined), {
           message: 'set exactly one of passwordEnv, passwordFile',
-        })
+        }),
     )
     .min(1),
 });
@@ -147,7 +148,7 @@ export async function loadHouseholds(file: string, env: NodeJS.ProcessEnv): Prom
     if (h.passwordEnv !== undefined) password = env[h.passwordEnv];
     else password = (await readFile(path.resolve(dir, h.passwordFile as string), 'utf8')).split(/\r?\n/)[0];
     if (password === undefined) throw new ConfigError(`households.${i}: ${h.passwordEnv} is not set`);
-    let key;
+    let key: Hex;
     try {
       key = await decryptKeystore(path.resolve(dir, h.keystore), password);
     } catch (error) {

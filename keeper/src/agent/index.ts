@@ -66,7 +66,7 @@ export async function runAgentFor(households: AgentHousehold[], o: AgentRunOptio
 /** `keeper agent`: households from the file, sources from the config, metrics served. */
 export async function createAgentApp(
   c: AgentConfig,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
 ): Promise<{ agent: BiddingAgent; server: Server; log: Logger }> {
   const log = createLogger(c.logLevel, c.chainId).child({ component: 'agent' });
   const households = await loadHouseholds(c.householdsPath, env);

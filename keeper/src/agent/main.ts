@@ -1,14 +1,17 @@
 // `keeper agent`: the bidding agent, a process of its own (docs/operators.md). Exit codes: 2 bad config, 1 failed.
 import { ConfigError } from '../config.js';
+import { redactText } from '../redact.js';
 import { loadAgentConfig } from './config.js';
 import { createAgentApp } from './index.js';
 
 export async function agentCommand(env: NodeJS.ProcessEnv): Promise<number> {
-  let app;
+  let app: Awaited<ReturnType<typeof createAgentApp>>;
   try {
     app = await createAgentApp(loadAgentConfig(env), env);
   } catch (error) {
-    console.error(error instanceof ConfigError ? error.message : `agent: start-up failed: ${String(error)}`);
+    console.error(
+      error instanceof ConfigError ? error.message : `agent: start-up failed: ${redactText(String(error))}`,
+    );
     return error instanceof ConfigError ? 2 : 1;
   }
   const { agent, server, log } = app;
@@ -30,6 +33,6 @@ if (/agent[/\\]main\.[jt]s$/.test(invoked)) {
     (error: unknown) => {
       console.error(error);
       process.exit(1);
-    }
+    },
   );
 }

@@ -22,7 +22,7 @@ export function orderFor(
   net: bigint,
   thresholdWh: bigint,
   assets: ProsumerContext,
-  windowDuration: number
+  windowDuration: number,
 ): { side: typeof BUY | typeof SELL; energyWh: bigint; capped: boolean } | undefined {
   if (net <= thresholdWh && net >= -thresholdWh) return undefined;
   const side = net > 0n ? SELL : BUY;

@@ -30,7 +30,7 @@ export async function recentClearingPrices(
   windowId: bigint,
   windowDuration: bigint,
   count: number,
-  scan: number
+  scan: number,
 ): Promise<bigint[]> {
   const ids: bigint[] = [];
   for (let k = 1n; k <= BigInt(scan) && windowId - k * windowDuration >= 0n; k++)

@@ -17,7 +17,10 @@ export type DispatchSettings = Pick<
 > & { chainId: number; intervalMs: number };
 
 class DeliveryError extends Error {
-  constructor(readonly result: DispatchResult, message: string) {
+  constructor(
+    readonly result: DispatchResult,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -31,7 +34,7 @@ export class ResultsDispatcher {
     private readonly reader: MarketReader,
     private readonly acks: AckStore,
     private readonly metrics: DispatchMetrics,
-    private readonly log: Logger
+    private readonly log: Logger,
   ) {}
 
   private key(windowId: bigint): string {
@@ -76,7 +79,7 @@ export class ResultsDispatcher {
       body = JSON.stringify(await buildPayload(this.reader, registry, this.settings.chainId, windowId));
     } catch (error) {
       this.metrics.total.inc({ result: 'build_failed' });
-      log.error({ err: String(error) }, 'could not read the window results; will try again');
+      log.error({ err: error }, 'could not read the window results; will try again');
       return false;
     }
     const signature = signBody(body, this.settings.dispatcherSecret);
@@ -98,7 +101,7 @@ export class ResultsDispatcher {
       log.info({ status, idempotencyKey: key }, 'results acknowledged by the dispatcher');
       return true;
     } catch (error) {
-      log.error({ err: String(error) }, 'dispatcher still not acknowledging; the window stays pending');
+      log.error({ err: error }, 'dispatcher still not acknowledging; the window stays pending');
       return false;
     }
   }
@@ -130,7 +133,7 @@ export class ResultsDispatcher {
       try {
         await this.dispatchPending();
       } catch (error) {
-        this.log.error({ action: 'dispatch', err: String(error) }, 'dispatch pass failed; will retry');
+        this.log.error({ action: 'dispatch', err: error }, 'dispatch pass failed; will retry');
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.settings.intervalMs);

@@ -12,7 +12,7 @@ export async function createDispatcher(
   keeper: { chainId: number; pollIntervalMs: number },
   reader: MarketReader,
   registry: Registry,
-  log: Logger
+  log: Logger,
 ): Promise<ResultsDispatcher> {
   const acks = await AckStore.open(config.dispatchAcksPath);
   const { dispatcherSecret: _secret, ...shown } = config;

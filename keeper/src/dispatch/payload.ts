@@ -46,7 +46,7 @@ export async function buildPayload(
   reader: MarketReader,
   registry: Address,
   chainId: number,
-  windowId: bigint
+  windowId: bigint,
 ): Promise<ResultsPayload> {
   const window = await reader.window(windowId);
   if (window.status !== 'Settled') throw new NotSettledError(`window ${windowId} is ${window.status}, not Settled`);
@@ -63,7 +63,9 @@ export async function buildPayload(
       args: [a],
     });
   const found = await mapInChunks(accounts, idOf);
-  accounts.forEach((a, i) => ids.set(a, found[i] === 0n || found[i] === undefined ? null : String(found[i])));
+  for (const [i, a] of accounts.entries()) {
+    ids.set(a, found[i] === 0n || found[i] === undefined ? null : String(found[i]));
+  }
   return {
     version: 1,
     chainId,

@@ -5,7 +5,10 @@ import { fetchJsonRows } from './tabular.js';
 
 export class HttpForecasts implements ForecastSource {
   readonly name = 'http';
-  constructor(private readonly url: string, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   async fetch(windowIds: bigint[]): Promise<RawForecast[]> {
     const rows = await fetchJsonRows(this.url, 'forecasts', windowIds, this.timeoutMs);

@@ -11,7 +11,7 @@ export const utcHour: HourOf = (w) => Number((w / 3600n) % 24n);
 /** The seeded household base load, as SimulatedMeters draws it. */
 export function baseLoadW(seed: number, account: Address): number {
   const h = keccak256(
-    encodePacked(['uint256', 'address', 'uint256', 'string'], [BigInt(seed), getAddress(account), 0n, 'base'])
+    encodePacked(['uint256', 'address', 'uint256', 'string'], [BigInt(seed), getAddress(account), 0n, 'base']),
   );
   return 250 + 400 * (Number(hexToBigInt(h) % 1_000_000n) / 1_000_000);
 }
@@ -23,7 +23,10 @@ export function expectedFlowsW(seed: number, hour: number, p: ProsumerContext): 
 
 export class SimulatedForecasts implements ForecastSource {
   readonly name = 'simulated';
-  constructor(private readonly seed: number, private readonly hourOf: HourOf = utcHour) {}
+  constructor(
+    private readonly seed: number,
+    private readonly hourOf: HourOf = utcHour,
+  ) {}
 
   async fetch(windowIds: bigint[], windowDuration: number, prosumers: ProsumerContext[]): Promise<RawForecast[]> {
     const scale = windowDuration / 3600;
@@ -36,7 +39,7 @@ export class SimulatedForecasts implements ForecastSource {
           consumptionWh: BigInt(Math.round(f.loadW * scale)),
           productionWh: BigInt(Math.round(f.pvW * scale)),
         };
-      })
+      }),
     );
   }
 }

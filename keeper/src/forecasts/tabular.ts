@@ -7,7 +7,7 @@ import { withRetry } from '../retry.js';
 export async function readCsvRows(
   path: string,
   header: string[],
-  windowIds: bigint[]
+  windowIds: bigint[],
 ): Promise<Record<string, string>[]> {
   const text = await readFile(path, 'utf8');
   const lines = text
@@ -34,7 +34,7 @@ export async function fetchJsonRows(
   url: string,
   key: string,
   windowIds: bigint[],
-  timeoutMs: number
+  timeoutMs: number,
 ): Promise<Record<string, unknown>[]> {
   const u = new URL(url);
   u.searchParams.set('from', (windowIds[0] ?? 0n).toString());

@@ -53,7 +53,7 @@ export function identify(
   prosumer: unknown,
   window: unknown,
   known: Map<Address, ProsumerContext>,
-  windowIds: Set<bigint>
+  windowIds: Set<bigint>,
 ): { account: Address; windowId: bigint; context: ProsumerContext } | InputRejection {
   const text = String(prosumer);
   if (typeof prosumer !== 'string' || !isAddress(prosumer, { strict: false })) {
@@ -78,7 +78,7 @@ export function validateForecasts(
   raw: RawForecast[],
   prosumers: ProsumerContext[],
   windowIds: bigint[],
-  windowDuration: number
+  windowDuration: number,
 ): { valid: Map<string, Forecast>; rejected: InputRejection[] } {
   const known = new Map(prosumers.map((p) => [getAddress(p.account), p]));
   const asked = new Set(windowIds);

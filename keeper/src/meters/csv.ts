@@ -9,8 +9,14 @@ export class CsvMeters implements MeterSource {
 
   async fetch(windowId: bigint): Promise<RawReading[]> {
     const text = await readFile(this.path, 'utf8');
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-    const header = lines.shift()?.split(',').map((h) => h.trim());
+    const lines = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    const header = lines
+      .shift()
+      ?.split(',')
+      .map((h) => h.trim());
     const expected = ['prosumer', 'window', 'importWh', 'exportWh'];
     if (!header || expected.some((h, i) => header[i] !== h)) {
       throw new Error(`${this.path}: header must be ${expected.join(',')}`);

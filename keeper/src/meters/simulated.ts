@@ -5,7 +5,9 @@ import type { MeterSource, ProsumerContext, RawReading } from './types.js';
 
 /** A uniform number in [0, 1) from the seed, the prosumer and the window (stable across runs). */
 function unit(seed: number, account: Address, windowId: bigint, salt: string): number {
-  const h = keccak256(encodePacked(['uint256', 'address', 'uint256', 'string'], [BigInt(seed), getAddress(account), windowId, salt]));
+  const h = keccak256(
+    encodePacked(['uint256', 'address', 'uint256', 'string'], [BigInt(seed), getAddress(account), windowId, salt]),
+  );
   return Number(hexToBigInt(h) % 1_000_000n) / 1_000_000;
 }
 

@@ -54,7 +54,8 @@ export function validateReadings(
   const rejected: Rejection[] = [];
   const hours = (watts: bigint) => (watts * BigInt(windowDuration)) / 3600n;
   for (const r of raw) {
-    const reject = (reason: RejectReason, detail: string) => rejected.push({ prosumer: String(r.prosumer), reason, detail });
+    const reject = (reason: RejectReason, detail: string) =>
+      rejected.push({ prosumer: String(r.prosumer), reason, detail });
     if (typeof r.prosumer !== 'string' || !isAddress(r.prosumer, { strict: false })) {
       reject('unknown_prosumer', 'not an address');
       continue;
@@ -83,13 +84,21 @@ export function validateReadings(
     const byTrades = tradeBounded(context);
     const maxExport = byTrades ? (context.soldWh ?? 0n) : hours(context.pvPeakW + context.batteryPowerW);
     if (exportWh > maxExport) {
-      reject('implausible_export', `exportWh=${exportWh} > ${maxExport} (${byTrades ? 'energy sold; no assets registered' : 'PV + battery power over the window'})`);
+      reject(
+        'implausible_export',
+        `exportWh=${exportWh} > ${maxExport} ` +
+          `(${byTrades ? 'energy sold; no assets registered' : 'PV + battery power over the window'})`,
+      );
       continue;
     }
     const loadWh = hours(MAX_HOUSEHOLD_LOAD_W + context.batteryPowerW);
     const maxImport = byTrades && (context.boughtWh ?? 0n) > loadWh ? (context.boughtWh ?? 0n) : loadWh;
     if (importWh > maxImport) {
-      reject('implausible_import', `importWh=${importWh} > ${maxImport} (household load + battery charging${byTrades ? ', or energy bought' : ''})`);
+      reject(
+        'implausible_import',
+        `importWh=${importWh} > ${maxImport} ` +
+          `(household load + battery charging${byTrades ? ', or energy bought' : ''})`,
+      );
       continue;
     }
     seen.add(account);
@@ -100,5 +109,9 @@ export function validateReadings(
 
 /** True for a trader without any registered asset: its reading is bounded by its own trades. */
 export function tradeBounded(context: ProsumerContext): boolean {
-  return context.pvPeakW === 0n && context.batteryPowerW === 0n && (context.soldWh !== undefined || context.boughtWh !== undefined);
+  return (
+    context.pvPeakW === 0n &&
+    context.batteryPowerW === 0n &&
+    (context.soldWh !== undefined || context.boughtWh !== undefined)
+  );
 }

@@ -5,7 +5,10 @@ import type { PlanSource, RawPlanEntry } from './types.js';
 
 export class HttpPlans implements PlanSource {
   readonly name = 'http';
-  constructor(private readonly url: string, private readonly timeoutMs = 10_000) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs = 10_000,
+  ) {}
 
   async fetch(windowIds: bigint[]): Promise<RawPlanEntry[]> {
     const rows = await fetchJsonRows(this.url, 'plans', windowIds, this.timeoutMs);

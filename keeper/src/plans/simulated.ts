@@ -6,7 +6,10 @@ import type { PlanSource, RawPlanEntry } from './types.js';
 
 export class SimulatedPlans implements PlanSource {
   readonly name = 'simulated';
-  constructor(private readonly seed: number, private readonly hourOf: HourOf = utcHour) {}
+  constructor(
+    private readonly seed: number,
+    private readonly hourOf: HourOf = utcHour,
+  ) {}
 
   async fetch(windowIds: bigint[], windowDuration: number, prosumers: ProsumerContext[]): Promise<RawPlanEntry[]> {
     const scale = windowDuration / 3600;
@@ -16,7 +19,7 @@ export class SimulatedPlans implements PlanSource {
         const net = f.pvW - f.loadW;
         const battery = Math.min(Math.abs(net), Number(p.batteryPowerW) * 0.3) * (net > 0 ? -1 : 1);
         return { prosumer: p.account, window: w, device: 'battery', energyWh: BigInt(Math.round(battery * scale)) };
-      })
+      }),
     );
   }
 }

@@ -21,7 +21,7 @@ export function validatePlans(
   raw: RawPlanEntry[],
   prosumers: ProsumerContext[],
   windowIds: bigint[],
-  windowDuration: number
+  windowDuration: number,
 ): { valid: Map<string, DevicePlan>; rejected: InputRejection[] } {
   const known = new Map(prosumers.map((p) => [getAddress(p.account), p]));
   const asked = new Set(windowIds);

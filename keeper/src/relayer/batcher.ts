@@ -93,7 +93,10 @@ export class Batcher {
       const attempts = batch.map((o) => o.attempts);
       const result = await this.placeBatch(batch, head.number);
       if (result === 'stop') return;
-      if (result === 'mined') batch.forEach((o, i) => !o.outcome && o.attempts === attempts[i] && unanswered.add(o.id));
+      if (result === 'mined')
+        batch.forEach((o, i) => {
+          if (!o.outcome && o.attempts === attempts[i]) unanswered.add(o.id);
+        });
     }
   }
 
@@ -106,8 +109,8 @@ export class Batcher {
         item.kind === 'order'
           ? this.reconcileOrder(item, head.timestamp)
           : item.kind === 'cancel'
-          ? this.reconcileCancel(item, head.timestamp)
-          : this.reconcilePermit(item, head.timestamp),
+            ? this.reconcileCancel(item, head.timestamp)
+            : this.reconcilePermit(item, head.timestamp),
       50,
     );
   }
@@ -270,7 +273,7 @@ export class Batcher {
           this.log.warn({ err: error.message, batch: this.limit }, 'order batch failed; retrying with half the batch');
           return 'halved';
         }
-        const reason = error instanceof GasLimitError ? 'GasLimit' : error.errorName ?? 'Reverted';
+        const reason = error instanceof GasLimitError ? 'GasLimit' : (error.errorName ?? 'Reverted');
         await this.resolve(batch[0]!, { status: 'rejected', reason });
         return 'halved';
       }
@@ -336,7 +339,6 @@ export class Batcher {
     if (found?.call.functionName !== 'cancelOrderBySig' || !same(found.call.args[3], c.signature)) return undefined;
     return { status: 'cancelled', ...found.at };
   }
-
 
   private async cancel(item: CancelItem): Promise<void> {
     const head = await withRetry(() => this.client.getBlock({ blockTag: 'latest' }));

@@ -45,7 +45,10 @@ export class Journal {
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
 
-  private constructor(readonly file: string, private handle: FileHandle) {}
+  private constructor(
+    readonly file: string,
+    private handle: FileHandle,
+  ) {}
 
   /**
    * Opens (creating it) and reads the journal. A torn last line (a crash in the middle of a write: it was

@@ -16,8 +16,6 @@ import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../abi.js'
 import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../typed-data.js';
 import { Refusal, type CancelData, type OrderData, type PermitData } from './types.js';
 
-
-
 const erc1271Abi = [
   {
     type: 'function',
@@ -150,7 +148,10 @@ export interface OrderCheckOptions {
 }
 
 export class Verifier {
-  constructor(readonly client: PublicClient<Transport, Chain>, readonly info: ChainInfo) {}
+  constructor(
+    readonly client: PublicClient<Transport, Chain>,
+    readonly info: ChainInfo,
+  ) {}
 
   private async head(): Promise<{ blockNumber: bigint; timestamp: bigint }> {
     const block = await this.client.getBlock({ blockTag: 'latest' });
