@@ -289,7 +289,8 @@ describe('bidding agent', () => {
     const agent = await agentFor(fc, pl, path.join(dir, 'median.jsonl'));
     const d = await agent.actOn(w);
     expect([addr(1), addr(2)].map((a) => d.get(a))).toEqual(['placed', 'placed']);
-    await until('placed', async () => (await nonce(w, 1)) === 1n, 30_000);
+    // The relayer may put the two orders in different batches: wait for both.
+    await until('placed', async () => (await nonce(w, 1)) === 1n && (await nonce(w, 2)) === 1n, 30_000);
     // History: the first window cleared at 30 tokens/kWh; p1 bids median + 5 %, p2 (fixed) asks 18.
     expect(await order(w, 1)).toEqual({
       side: 0,
