@@ -4,6 +4,7 @@
 // and the chain's `orderNonce` first, so a restart does not repeat a placement.
 import type { Address, Chain, LocalAccount, PublicClient, Transport } from 'viem';
 import { energyMarketAbi } from '../abi.js';
+import { PollLoop } from '../poll-loop.js';
 import { MarketReader } from '../chain.js';
 import type { ForecastSource } from '../forecasts/types.js';
 import { pairKey, validateForecasts, type InputRejection } from '../forecasts/validate.js';
@@ -65,8 +66,7 @@ const FINAL = new Set<Decision>([
 ]);
 
 export class BiddingAgent {
-  private stopping = false;
-  private wake: (() => void) | undefined;
+  private readonly loop: PollLoop;
   private readonly finished = new Map<bigint, Set<Address>>();
   private readonly orders = new Map<bigint, SubmittedOrder[]>();
 
@@ -78,7 +78,13 @@ export class BiddingAgent {
     private readonly relayer: RelayerClient,
     private readonly registry: Address,
     private readonly duration: bigint,
-  ) {}
+  ) {
+    this.loop = new PollLoop(
+      settings.pollIntervalMs,
+      () => this.tick(),
+      (error) => deps.log.error({ err: error }, 'agent poll failed; will retry'),
+    );
+  }
 
   static async create(settings: AgentSettings, households: AgentHousehold[], deps: AgentDeps): Promise<BiddingAgent> {
     const reader = new MarketReader(deps.client, deps.market);
@@ -287,24 +293,10 @@ export class BiddingAgent {
   }
 
   async run(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await this.tick();
-      } catch (error) {
-        this.deps.log.error({ err: error }, 'agent poll failed; will retry');
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.settings.pollIntervalMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+    await this.loop.run();
   }
 
   stop(): void {
-    this.stopping = true;
-    this.wake?.();
+    this.loop.stop();
   }
 }

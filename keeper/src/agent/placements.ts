@@ -1,8 +1,7 @@
 // The agent's record of placements: one fsynced JSON line per order it handed to the relayer (or found on the
 // chain). With the chain's `orderNonce`, it keeps the agent from placing twice in a window, across restarts.
-import { mkdir, open, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { getAddress, type Address } from 'viem';
+import { appendJsonLine, readJsonLines } from '../jsonl-record.js';
 
 export interface Placement {
   windowId: string;
@@ -23,20 +22,8 @@ export class PlacementStore {
   static async open(file: string | undefined): Promise<PlacementStore> {
     const store = new PlacementStore(file);
     if (file === undefined) return store;
-    let text = '';
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    for (const line of text.split('\n')) {
-      try {
-        const p = JSON.parse(line) as Partial<Placement>;
-        if (typeof p.windowId === 'string' && typeof p.prosumer === 'string')
-          store.done.add(key(p.windowId, p.prosumer));
-      } catch {
-        // empty or torn line
-      }
+    for (const p of (await readJsonLines(file)) as Partial<Placement>[]) {
+      if (typeof p.windowId === 'string' && typeof p.prosumer === 'string') store.done.add(key(p.windowId, p.prosumer));
     }
     return store;
   }
@@ -46,16 +33,7 @@ export class PlacementStore {
   }
 
   async record(p: Placement): Promise<void> {
-    if (this.file !== undefined) {
-      await mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
-      const handle = await open(this.file, 'a');
-      try {
-        await handle.write(`${JSON.stringify(p)}\n`);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-    }
+    if (this.file !== undefined) await appendJsonLine(this.file, p);
     this.done.add(key(p.windowId, p.prosumer));
   }
 }

@@ -4,6 +4,7 @@
 import pRetry from 'p-retry';
 import type { Address } from 'viem';
 import type { MarketReader } from '../chain.js';
+import { PollLoop } from '../poll-loop.js';
 import type { Logger } from '../log.js';
 import type { AckStore } from './acks.js';
 import type { DispatchConfig } from './config.js';
@@ -26,8 +27,7 @@ class DeliveryError extends Error {
 }
 
 export class ResultsDispatcher {
-  private stopping = false;
-  private wake: (() => void) | undefined;
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly settings: DispatchSettings,
@@ -35,7 +35,13 @@ export class ResultsDispatcher {
     private readonly acks: AckStore,
     private readonly metrics: DispatchMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new PollLoop(
+      settings.intervalMs,
+      () => this.dispatchPending(),
+      (error) => this.log.error({ action: 'dispatch', err: error }, 'dispatch pass failed; will retry'),
+    );
+  }
 
   private key(windowId: bigint): string {
     return idempotencyKey(this.settings.chainId, this.reader.market, windowId);
@@ -63,7 +69,7 @@ export class ResultsDispatcher {
     let delivered = 0;
     const pending = await this.pending();
     for (const windowId of pending) {
-      if (this.stopping) break;
+      if (this.loop.stopped) break;
       if (!(await this.deliver(registry, windowId))) break;
       delivered++;
       this.metrics.pending.set(pending.length - delivered);
@@ -89,7 +95,7 @@ export class ResultsDispatcher {
         minTimeout: 200,
         maxTimeout: 10_000,
         randomize: true,
-        shouldRetry: () => !this.stopping,
+        shouldRetry: () => !this.loop.stopped,
         onFailedAttempt: ({ error, attemptNumber }) => {
           const result = error instanceof DeliveryError ? error.result : 'network';
           this.metrics.total.inc({ result });
@@ -129,24 +135,10 @@ export class ResultsDispatcher {
 
   /** Passes every `intervalMs` until `stop()`; a failed pass is logged and retried on the next one. */
   async run(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await this.dispatchPending();
-      } catch (error) {
-        this.log.error({ action: 'dispatch', err: error }, 'dispatch pass failed; will retry');
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.settings.intervalMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+    await this.loop.run();
   }
 
   stop(): void {
-    this.stopping = true;
-    this.wake?.();
+    this.loop.stop();
   }
 }
