@@ -59,7 +59,11 @@ describe('verify-export: the export is the chain', () => {
     [A, B, C, S1, S2, E] = f.prosumers as [Prosumer, Prosumer, Prosumer, Prosumer, Prosumer, Prosumer];
     w0 = f.start;
     const chain = makeChain(f.anvil.chainId, f.anvil.url);
-    const admin = createWalletClient({ chain, transport: http(f.anvil.url), account: privateKeyToAccount(ANVIL_KEYS[0]) });
+    const admin = createWalletClient({
+      chain,
+      transport: http(f.anvil.url),
+      account: privateKeyToAccount(ANVIL_KEYS[0]),
+    });
     const market = { address: f.deployment.market, abi: energyMarketAbi } as const;
     const confirm = async (sent: Promise<Hex>) => {
       const receipt = await f.publicClient.waitForTransactionReceipt({ hash: await sent });
@@ -210,7 +214,10 @@ describe('verify-export: the export is the chain', () => {
     const cancel = find(file, 'OrderCancelled');
     const { copy } = await tampered('dropped', (c) => {
       const list = events(c);
-      list.splice(list.findIndex((e) => e.name === 'OrderCancelled'), 1);
+      list.splice(
+        list.findIndex((e) => e.name === 'OrderCancelled'),
+        1,
+      );
     });
     const result = await verifyExport(f.publicClient, copy);
     expect(result.differences).toEqual<Difference[]>([
@@ -223,7 +230,11 @@ describe('verify-export: the export is the chain', () => {
     const extra: ExportedEvent = { ...placed, logIndex: placed.logIndex + 1 };
     const { copy } = await tampered('added', (c) => {
       const list = events(c);
-      list.splice(list.findIndex((e) => e.name === 'OrderCancelled'), 0, extra);
+      list.splice(
+        list.findIndex((e) => e.name === 'OrderCancelled'),
+        0,
+        extra,
+      );
     });
     const result = await verifyExport(f.publicClient, copy);
     expect(result.differences).toEqual<Difference[]>([
@@ -303,13 +314,13 @@ describe('verify-export: the export is the chain', () => {
     expect(bad.stdout).not.toContain('verified');
   }, 120_000);
 
-  it("the replay reports per window what it checked", async () => {
+  it('the replay reports per window what it checked', async () => {
     const r = await replay(out);
     expect(r.stdout).toContain('[PASS] test_replay_export()');
     const lines = r.stdout.split('\n').map((l) => l.trim());
     const cost = (wh: bigint) => ((wh * 20n * TOKEN) / 1000n).toString();
     const expected = [
-      `window ${w0}: 5 orders placed, 1 cancelled, 1 signed orders rejected`,
+      `window ${w0}: orders placed 5, cancelled 1, signed orders rejected 1`,
       `window ${w0}: rejected signed order of ${E.address}: nonce 0, reason InvalidSignature (re-checked)`,
       `window ${w0}: cleared at price ${20n * TOKEN}, 1400 Wh in 3 trades`,
       `window ${w0}: trade 0: ${A.address} <- ${S1.address} 700 Wh`,
