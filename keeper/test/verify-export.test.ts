@@ -4,7 +4,7 @@
 // B<-S1 300, B<-S2 400 at 20 (S2 partly filled). Readings: B imports 500, so B<-S2 is rejected (BuyerShortfall).
 // A changed reading or a changed non-marginal price replays (the outcomes do not move); verify-export catches them.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createWalletClient, http, maxUint256, type Address, type Hex } from 'viem';
@@ -293,7 +293,7 @@ describe('verify-export: the export is the chain', () => {
     ]);
   });
 
-  it('keeper verify-export: exit 0 with the counts; non-zero with a message naming window, event and field', async () => {
+  it('keeper verify-export: exit 0 with the counts; exit 1 naming window, event, field, both values', async () => {
     const ok = await verifyCli(out, f.anvil.url);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
