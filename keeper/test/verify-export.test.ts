@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createWalletClient, http, maxUint256, type Address, type Hex } from 'viem';
+import { createTestClient, createWalletClient, http, maxUint256, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foundryBin, repoRoot } from '../dev/paths.js';
@@ -53,6 +53,9 @@ describe('verify-export: the export is the chain', () => {
   let S1: Prosumer;
   let S2: Prosumer;
   let E: Prosumer;
+  /** Anvil snapshot just before the settlement: the last test re-mines the settlement block (a reorg). */
+  let beforeSettle: Hex;
+  let settle: () => Promise<void>;
 
   beforeAll(async () => {
     f = await setupMarket({ prosumers: 6, startHour: 11 });
@@ -100,7 +103,9 @@ describe('verify-export: the export is the chain', () => {
     const who = [A.address, B.address, S1.address, S2.address];
     const readings = [w0, who, [700n, 500n, 0n, 0n], [0n, 0n, 1000n, 400n]] as const;
     await confirm(admin.writeContract({ ...market, functionName: 'submitMeterReadings', args: readings }));
-    await confirm(admin.writeContract({ ...market, functionName: 'settleWindow', args: [w0, maxUint256] }));
+    beforeSettle = await createTestClient({ chain, transport: http(f.anvil.url), mode: 'anvil' }).snapshot();
+    settle = () => confirm(admin.writeContract({ ...market, functionName: 'settleWindow', args: [w0, maxUint256] }));
+    await settle();
 
     file = await exportWindows(f.publicClient, f.deployment.market, w0, w0);
     const dir = path.join(repoRoot, 'exports');
@@ -339,4 +344,40 @@ describe('verify-export: the export is the chain', () => {
     const report = lines.filter((l) => l.startsWith(`window ${w0}:`));
     expect(report).toEqual(expected);
   }, 180_000);
+
+  it('keeper verify-export: exit 2 on a file it cannot read or without an RPC URL', async () => {
+    const missing = await verifyCli(path.join(repoRoot, 'exports', 'no-such-export.json'), f.anvil.url);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('verify-export: cannot read');
+    const noRpc = await exec(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'verify-export', out], {
+      RPC_URL: '',
+    });
+    expect(noRpc.code).toBe(2);
+    expect(noRpc.stderr).toContain('invalid verify-export arguments');
+  }, 60_000);
+
+  // Last: it rewrites the chain. The settlement block is mined again (same transaction, another timestamp):
+  // the events are the same, their block is not.
+  it('a reorg of the settlement block fails: the block hashes differ', async () => {
+    const testClient = createTestClient({ chain: f.publicClient.chain, transport: http(f.anvil.url), mode: 'anvil' });
+    await testClient.revert({ id: beforeSettle });
+    await testClient.setNextBlockTimestamp({ timestamp: w0 + 2n * HOUR + 600n });
+    await settle();
+    const result = await verifyExport(f.publicClient, file);
+    const settled = events(file).filter((e) => e.blockNumber === file.toBlock);
+    expect(settled.map((e) => e.name)).toEqual(['TradeSettled', 'TradeSettled', 'TradeSettled', 'WindowSettled']);
+    const newHash = (await f.publicClient.getBlock({ blockNumber: BigInt(file.toBlock) })).hash;
+    expect(newHash).not.toBe(file.toBlockHash);
+    const hashes = result.differences.filter((d) => d.field === 'blockHash' || d.field === 'toBlockHash');
+    expect(hashes).toEqual<Difference[]>([
+      { field: 'toBlockHash', expected: newHash, found: file.toBlockHash },
+      ...settled.map((e) => ({
+        window: w0.toString(),
+        event: label(e),
+        field: 'blockHash',
+        expected: newHash,
+        found: e.blockHash,
+      })),
+    ]);
+  });
 });
