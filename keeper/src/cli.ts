@@ -13,7 +13,7 @@ import { createKeeperApp } from './app.js';
 import { exportWindows, writeExport, type ExportFile } from './export.js';
 import { StartupCheckError } from './keeper.js';
 import { redactText } from './redact.js';
-import { describeDifference, describeWindow, verifyExport } from './verify-export.js';
+import { describeDifference, describeWindow, verifyExport, type Verification } from './verify-export.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -106,7 +106,15 @@ async function verifyExportCommand(file: string, values: Record<string, string |
     rpcTimeoutMs: 10_000,
   });
   const market = c.marketAddress as `0x${string}` | undefined;
-  const result = await verifyExport(client, data, { chainId: c.chainId, market });
+  let result: Verification;
+  try {
+    result = await verifyExport(client, data, { chainId: c.chainId, market });
+  } catch (error) {
+    // An RPC failure (after retries), a node without the state of old blocks, or a file that is not an export.
+    const why = redactText(error instanceof Error ? error.message : String(error));
+    console.error(`verify-export: could not check ${c.file} against the chain: ${why}`);
+    return EXIT.failed;
+  }
   if (result.differences.length > 0) {
     const shown = result.differences.slice(0, MAX_DIFFERENCES_SHOWN).map((d) => `  ${describeDifference(d)}`);
     const more = result.differences.length - shown.length;

@@ -356,6 +356,13 @@ describe('verify-export: the export is the chain', () => {
     expect(noRpc.stderr).toContain('invalid verify-export arguments');
   }, 60_000);
 
+  it('keeper verify-export: exit 1 with the reason when the chain cannot be read', async () => {
+    const down = await verifyCli(out, 'http://127.0.0.1:9'); // nothing listens there
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`verify-export: could not check ${out} against the chain:`);
+    expect(down.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  }, 60_000);
+
   // Last: it rewrites the chain. The settlement block is mined again (same transaction, another timestamp):
   // the events are the same, their block is not.
   it('a reorg of the settlement block fails: the block hashes differ', async () => {
