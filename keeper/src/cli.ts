@@ -30,6 +30,7 @@ const exportSchema = z.object({
   chainId: z.coerce.number().int().positive(),
   marketAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
   startBlock: z.coerce.bigint().nonnegative().default(0n),
+  toBlock: z.coerce.bigint().nonnegative().optional(),
 });
 
 /** keeper export: needs only the RPC, chain id and market (no key). */
@@ -56,7 +57,7 @@ async function exportCommand(values: Record<string, string | undefined>): Promis
     rpcTimeoutMs: 10_000,
   });
   const market = c.marketAddress as `0x${string}`;
-  const file = await exportWindows(client, market, c.from, c.to, { fromBlock: c.startBlock });
+  const file = await exportWindows(client, market, c.from, c.to, { fromBlock: c.startBlock, toBlock: c.toBlock });
   await writeExport(c.out, file);
   const events = file.windows.reduce((n, w) => n + w.events.length, 0);
   console.log(`exported ${file.windows.length} windows, ${events} events to ${c.out}`);
@@ -199,6 +200,7 @@ export function program(onExit: (code: Promise<number>) => void): Command {
     .option('--chain-id <id>', 'chain id [env CHAIN_ID]')
     .option('--market-address <address>', 'the EnergyMarket [env MARKET_ADDRESS]')
     .option('--start-block <n>', 'first block to scan [env START_BLOCK]')
+    .option('--to-block <n>', 'last block to scan (e.g. a finalized one; default: the head)')
     .allowExcessArguments(false)
     .exitOverride()
     .action((values: Record<string, string | undefined>) => onExit(exportCommand(values)));

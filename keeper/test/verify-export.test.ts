@@ -4,7 +4,7 @@
 // B<-S1 300, B<-S2 400 at 20 (S2 partly filled). Readings: B imports 500, so B<-S2 is rejected (BuyerShortfall).
 // A changed reading or a changed non-marginal price replays (the outcomes do not move); verify-export catches them.
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createTestClient, createWalletClient, http, maxUint256, type Address, type Hex } from 'viem';
@@ -344,6 +344,23 @@ describe('verify-export: the export is the chain', () => {
     const report = lines.filter((l) => l.startsWith(`window ${w0}:`));
     expect(report).toEqual(expected);
   }, 180_000);
+
+  it('keeper export --to-block: the export stops at that block, and verifies', async () => {
+    const cleared = find(file, 'WindowCleared');
+    const early = out.replace(/\.json$/, '-to-block.json');
+    const args = ['--import', 'tsx', 'keeper/src/cli.ts', 'export', '--from', String(w0), '--to', String(w0)];
+    const exported = await exec(process.execPath, [...args, '--to-block', cleared.blockNumber, '--out', early], {
+      RPC_URL: f.anvil.url,
+      CHAIN_ID: String(f.anvil.chainId),
+      MARKET_ADDRESS: f.deployment.market,
+    });
+    expect(exported.code).toBe(0);
+    const copy = JSON.parse(await readFile(early, 'utf8')) as ExportFile;
+    expect(copy.toBlock).toBe(cleared.blockNumber);
+    expect(events(copy).at(-1)).toEqual(cleared);
+    expect(copy.windows[0]?.fundsBlock).toBeNull();
+    expect((await verifyExport(f.publicClient, copy)).differences).toEqual([]);
+  }, 60_000);
 
   it('keeper verify-export: exit 2 on a file it cannot read or without an RPC URL', async () => {
     const missing = await verifyCli(path.join(repoRoot, 'exports', 'no-such-export.json'), f.anvil.url);
