@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// keeper run | keeper export: see docs/operators.md. Exit codes: 0 done (or --help, --version), 1 a start-up
-// check or the run failed, 2 a usage or configuration error.
+// keeper run | keeper export | keeper verify-export: see docs/operators.md and docs/auditors.md. Exit codes:
+// 0 done (or --help, --version), 1 a start-up check, the run or a verification failed, 2 a usage or configuration
+// error.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { makePublicClient } from './chain.js';
 import { addConfigOptions, ConfigError, configFromValues, refuseSecretFlags, type KeeperConfig } from './config.js';
 import { agentCommand } from './agent/main.js';
 import { createKeeperApp } from './app.js';
-import { exportWindows, writeExport } from './export.js';
+import { exportWindows, writeExport, type ExportFile } from './export.js';
 import { StartupCheckError } from './keeper.js';
 import { redactText } from './redact.js';
+import { describeDifference, describeWindow, verifyExport, type Verification } from './verify-export.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -27,6 +30,7 @@ const exportSchema = z.object({
   chainId: z.coerce.number().int().positive(),
   marketAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
   startBlock: z.coerce.bigint().nonnegative().default(0n),
+  toBlock: z.coerce.bigint().nonnegative().optional(),
 });
 
 /** keeper export: needs only the RPC, chain id and market (no key). */
@@ -53,10 +57,84 @@ async function exportCommand(values: Record<string, string | undefined>): Promis
     rpcTimeoutMs: 10_000,
   });
   const market = c.marketAddress as `0x${string}`;
-  const file = await exportWindows(client, market, c.from, c.to, { fromBlock: c.startBlock });
+  const file = await exportWindows(client, market, c.from, c.to, { fromBlock: c.startBlock, toBlock: c.toBlock });
   await writeExport(c.out, file);
   const events = file.windows.reduce((n, w) => n + w.events.length, 0);
   console.log(`exported ${file.windows.length} windows, ${events} events to ${c.out}`);
+  return EXIT.ok;
+}
+
+const verifySchema = z.object({
+  file: z.string().min(1),
+  rpcUrl: z.url(),
+  chainId: z.coerce.number().int().positive().optional(),
+  marketAddress: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/)
+    .optional(),
+});
+
+/** Differences printed at most; the count says how many there were. */
+const MAX_DIFFERENCES_SHOWN = 50;
+
+/** keeper verify-export: exit 0 when the file is the chain's copy, 1 (with every difference named) when not. */
+async function verifyExportCommand(file: string, values: Record<string, string | undefined>): Promise<number> {
+  const env = (name: string) => (process.env[name] === '' ? undefined : process.env[name]);
+  const parsed = verifySchema.safeParse({
+    file,
+    rpcUrl: values.rpcUrl ?? env('RPC_URL'),
+    chainId: values.chainId ?? env('CHAIN_ID'),
+    marketAddress: values.marketAddress ?? env('MARKET_ADDRESS'),
+  });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    console.error(`invalid verify-export arguments:\n${lines.join('\n')}\n(see keeper verify-export --help)`);
+    return EXIT.usage;
+  }
+  const c = parsed.data;
+  let data: ExportFile;
+  try {
+    data = JSON.parse(await readFile(c.file, 'utf8')) as ExportFile;
+  } catch (error) {
+    console.error(`verify-export: cannot read ${c.file}: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.usage;
+  }
+  const client = makePublicClient({
+    rpcUrls: [c.rpcUrl],
+    chainId: c.chainId ?? data.chainId,
+    rpcRetryCount: 3,
+    rpcRetryDelayMs: 250,
+    rpcTimeoutMs: 10_000,
+  });
+  const market = c.marketAddress as `0x${string}` | undefined;
+  let result: Verification;
+  try {
+    result = await verifyExport(client, data, { chainId: c.chainId, market });
+  } catch (error) {
+    // An RPC failure (after retries), a node without the state of old blocks, or a file that is not an export.
+    const why = redactText(error instanceof Error ? error.message : String(error));
+    console.error(`verify-export: could not check ${c.file} against the chain: ${why}`);
+    return EXIT.failed;
+  }
+  if (result.differences.length > 0) {
+    const shown = result.differences.slice(0, MAX_DIFFERENCES_SHOWN).map((d) => `  ${describeDifference(d)}`);
+    const more = result.differences.length - shown.length;
+    console.error(
+      [
+        `verify-export: ${c.file} is not the chain's copy (differences: ${result.differences.length}):`,
+        ...shown,
+        ...(more > 0 ? [`  ... and ${more} more`] : []),
+      ].join('\n'),
+    );
+    return EXIT.failed;
+  }
+  console.log(
+    [
+      `verified ${c.file}: the chain's copy (chain ${data.chainId}, market ${data.market}, ` +
+        `blocks ${data.fromBlock}..${data.toBlock}, block ${data.toBlock} is ${data.toBlockHash})`,
+      ...result.windows.map((w) => `  ${describeWindow(w)}`),
+    ].join('\n'),
+  );
   return EXIT.ok;
 }
 
@@ -101,7 +179,7 @@ export function program(onExit: (code: Promise<number>) => void): Command {
     .version(version(), '-V, --version')
     .addHelpText(
       'after',
-      '\nExit codes: 0 done, 1 a start-up check or the run failed, 2 a usage or configuration error.',
+      '\nExit codes: 0 done, 1 a start-up check, the run or a verification failed, 2 a usage or configuration error.',
     )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
@@ -122,10 +200,21 @@ export function program(onExit: (code: Promise<number>) => void): Command {
     .option('--chain-id <id>', 'chain id [env CHAIN_ID]')
     .option('--market-address <address>', 'the EnergyMarket [env MARKET_ADDRESS]')
     .option('--start-block <n>', 'first block to scan [env START_BLOCK]')
+    .option('--to-block <n>', 'last block to scan (e.g. a finalized one; default: the head)')
     .allowExcessArguments(false)
     .exitOverride()
     .action((values: Record<string, string | undefined>) => onExit(exportCommand(values)));
   root.addCommand(exp);
+  const verify = new Command('verify-export')
+    .description("checks that an export is the chain's copy: same events, block hashes and values (docs/auditors.md)")
+    .argument('<file>', 'the export (keeper export --out)')
+    .option('--rpc-url <url>', 'JSON-RPC endpoint of the chain (an archive node for old blocks) [env RPC_URL]')
+    .option('--chain-id <id>', "the chain id you expect (default: the export's) [env CHAIN_ID]")
+    .option('--market-address <address>', "the EnergyMarket you expect (default: the export's) [env MARKET_ADDRESS]")
+    .allowExcessArguments(false)
+    .exitOverride()
+    .action((file: string, values: Record<string, string | undefined>) => onExit(verifyExportCommand(file, values)));
+  root.addCommand(verify);
   const agent = new Command('agent')
     .description(
       'the bidding agent: one signed order per household and window, through the relayer (docs/operators.md)',

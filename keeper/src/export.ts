@@ -1,5 +1,7 @@
-// Event export for auditors: every market event of a range of windows, in chain order, plus what a replay
-// needs that events do not carry (prosumer IDs, buyers' balances and allowances when settlement started).
+// Event export for auditors: every market event of a range of windows found in a range of blocks, in chain
+// order, each with its block hash, plus what a replay needs that events do not carry (prosumer IDs, buyers'
+// balances and allowances when settlement started). keeper verify-export (verify-export.ts) re-exports the
+// same range and compares.
 import { writeFile } from 'node:fs/promises';
 import {
   getAddress,
@@ -13,11 +15,12 @@ import {
 } from 'viem';
 import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
 
-export const EXPORT_FORMAT = 'p2p-energy-market/export@1';
+export const EXPORT_FORMAT = 'p2p-energy-market/export@2';
 
 export interface ExportedEvent {
   name: string;
   blockNumber: string;
+  blockHash: string;
   logIndex: number;
   transactionHash: string;
   args: Record<string, string | number | boolean>;
@@ -31,8 +34,10 @@ export interface ExportedWindow {
   /** ID of every prosumer that placed, cancelled, got a reading or was named by a rejected signed order in the
    * window ("0": never registered). */
   prosumerIds: Record<string, string>;
-  /** Balance and allowance to the market of each buyer, at the block before settlement started. */
+  /** Balance and allowance to the market of each buyer, at `fundsBlock`. */
   fundsAtSettlement: Record<string, { balance: string; allowance: string }>;
+  /** The block before the window's first settlement event (null: its settlement is not in the range). */
+  fundsBlock: string | null;
   events: ExportedEvent[];
 }
 
@@ -46,6 +51,10 @@ export interface ExportFile {
   settlementGrace: string;
   fromWindow: string;
   toWindow: string;
+  /** The blocks scanned; the market's settings and the prosumer IDs are read at `toBlock`. */
+  fromBlock: string;
+  toBlock: string;
+  toBlockHash: string;
   windows: ExportedWindow[];
 }
 
@@ -114,23 +123,28 @@ export async function exportWindows(
   market: Address,
   fromWindow: bigint,
   toWindow: bigint,
-  options: { fromBlock?: bigint; chunkBlocks?: bigint } = {},
+  /** Blocks to scan: `fromBlock` (default 0) to `toBlock` (default the head). */
+  options: { fromBlock?: bigint; toBlock?: bigint; chunkBlocks?: bigint } = {},
 ): Promise<ExportFile> {
+  const fromBlock = options.fromBlock ?? 0n;
+  // cacheTime 0: a client's cached block number may be older than the transactions just confirmed.
+  const toBlock = options.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }));
+  const at = { blockNumber: toBlock };
   const m = getContract({ address: market, abi: energyMarketAbi, client });
   const [token, registry, windowDuration, settlementGrace] = await Promise.all([
-    m.read.token(),
-    m.read.registry(),
-    m.read.windowDuration(),
-    m.read.settlementGrace(),
+    m.read.token(at),
+    m.read.registry(at),
+    m.read.windowDuration(at),
+    m.read.settlementGrace(at),
   ]);
   const registryContract = getContract({ address: registry, abi: prosumerRegistryAbi, client });
   const tokenContract = getContract({ address: token, abi: energyTokenAbi, client });
-  const head = await client.getBlockNumber();
   const chainId = await client.getChainId();
+  const toBlockHash = (await client.getBlock(at)).hash;
   const chunk = options.chunkBlocks ?? 10_000n;
   const raw: Log[] = [];
-  for (let from = options.fromBlock ?? 0n; from <= head; from += chunk) {
-    const to = from + chunk - 1n < head ? from + chunk - 1n : head;
+  for (let from = fromBlock; from <= toBlock; from += chunk) {
+    const to = from + chunk - 1n < toBlock ? from + chunk - 1n : toBlock;
     raw.push(...(await logsInRange(client, market, from, to)));
   }
   const windows = new Map<bigint, ExportedWindow>();
@@ -143,7 +157,7 @@ export async function exportWindows(
     if (windowId < fromWindow || windowId > toWindow) continue;
     let w = windows.get(windowId);
     if (!w) {
-      w = { windowId: windowId.toString(), prosumerIds: {}, fundsAtSettlement: {}, events: [] };
+      w = { windowId: windowId.toString(), prosumerIds: {}, fundsAtSettlement: {}, fundsBlock: null, events: [] };
       windows.set(windowId, w);
     }
     const settles = log.eventName === 'TradeSettled' || log.eventName === 'WindowSettled';
@@ -152,6 +166,7 @@ export async function exportWindows(
     w.events.push({
       name: log.eventName,
       blockNumber: log.blockNumber.toString(),
+      blockHash: log.blockHash,
       logIndex: log.logIndex,
       transactionHash: log.transactionHash,
       args: Object.fromEntries(Object.entries(args).map(([k, v]) => [k, stringify(v)])),
@@ -167,14 +182,15 @@ export async function exportWindows(
       }
       if (e.name === 'TradeMatched') buyers.add(getAddress(e.args.buyer as string));
     }
-    for (const p of people) w.prosumerIds[p] = (await registryContract.read.prosumerIdOf([p])).toString();
+    for (const p of people) w.prosumerIds[p] = (await registryContract.read.prosumerIdOf([p], at)).toString();
     const settleBlock = firstSettleBlock.get(windowId);
     if (settleBlock !== undefined) {
+      const before = { blockNumber: settleBlock - 1n };
+      w.fundsBlock = before.blockNumber.toString();
       for (const b of buyers) {
-        const at = settleBlock - 1n;
         w.fundsAtSettlement[b] = {
-          balance: (await tokenContract.read.balanceOf([b], { blockNumber: at })).toString(),
-          allowance: (await tokenContract.read.allowance([b, market], { blockNumber: at })).toString(),
+          balance: (await tokenContract.read.balanceOf([b], before)).toString(),
+          allowance: (await tokenContract.read.allowance([b, market], before)).toString(),
         };
       }
     }
@@ -189,6 +205,9 @@ export async function exportWindows(
     settlementGrace: settlementGrace.toString(),
     fromWindow: fromWindow.toString(),
     toWindow: toWindow.toString(),
+    fromBlock: fromBlock.toString(),
+    toBlock: toBlock.toString(),
+    toBlockHash,
     windows: [...windows.values()].sort((a, b) => (BigInt(a.windowId) < BigInt(b.windowId) ? -1 : 1)),
   };
 }

@@ -6,11 +6,12 @@ import {EnergyToken} from "../../src/EnergyToken.sol";
 import {ProsumerRegistry} from "../../src/ProsumerRegistry.sol";
 import {IEnergyMarket} from "../../src/interfaces/IEnergyMarket.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {Test} from "forge-std/Test.sol";
+import {Test, console2} from "forge-std/Test.sol";
 
 /// @notice Auditor replay: re-executes every window of an event export on a fresh market and asserts the
 /// same clearing price, trades, statuses, reasons and token movements as recorded.
 /// Run: make replay FILE=export.json (the export is turned into a plan by keeper/scripts/replay-plan.ts).
+/// Reports per window what it checked, one `window <id>: ...` log line per fact (shown with -vv).
 /// Signed orders: a placed one is an `OrderPlaced` like any other (replayed with `placeOrder`); a rejected one
 /// (`SignedOrderRejected`) is never placed, and what the replayed book can tell about its reason is re-checked
 /// (`_checkRejection`, docs/auditors.md).
@@ -108,6 +109,9 @@ contract ReplayTest is Test {
         if (!w.opened) {
             // Only signed orders for a window that was never opened (in the export) can name it.
             assertTrue(!w.cleared && !w.settled, string.concat(label, "export must start at WindowOpened"));
+            console2.log(
+                string.concat(label, "not opened, signed orders rejected ", vm.toString(w.actions.length))
+            );
             for (uint256 i; i < w.actions.length; ++i) {
                 assertEq(
                     w.actions[i].kind, REJECTED, string.concat(label, "export must start at WindowOpened")
@@ -118,6 +122,7 @@ contract ReplayTest is Test {
         }
         vm.warp(w.windowId);
         assertEq(market.openWindow(), w.windowId, string.concat(label, "window id"));
+        _logActions(w.actions, label);
         // Set by a rejection that says ordering was over (WindowNotOpen after the opening, OrderingClosed).
         bool orderingOver;
         for (uint256 i; i < w.actions.length; ++i) {
@@ -151,11 +156,36 @@ contract ReplayTest is Test {
         assertEq(cleared, w.clearedEnergyWh, string.concat(label, "cleared energy"));
         assertEq(tradeCount, w.tradeCount, string.concat(label, "trade count"));
         assertEq(tradeCount, w.trades.length, string.concat(label, "recorded trades"));
+        console2.log(
+            string.concat(
+                label,
+                "cleared at price ",
+                vm.toString(price),
+                ", ",
+                vm.toString(cleared),
+                " Wh in ",
+                vm.toString(tradeCount),
+                " trades"
+            )
+        );
         for (uint256 t; t < tradeCount; ++t) {
             (address buyer, address seller, uint256 energy,,) = market.getTrade(w.windowId, t);
+            string memory trade = string.concat(label, "trade ", vm.toString(t));
             assertEq(buyer, w.trades[t].buyer, string.concat(label, "buyer of trade ", vm.toString(t)));
             assertEq(seller, w.trades[t].seller, string.concat(label, "seller of trade ", vm.toString(t)));
             assertEq(energy, w.trades[t].energyWh, string.concat(label, "energy of trade ", vm.toString(t)));
+            console2.log(
+                string.concat(
+                    trade,
+                    ": ",
+                    vm.toString(buyer),
+                    " <- ",
+                    vm.toString(seller),
+                    " ",
+                    vm.toString(energy),
+                    " Wh"
+                )
+            );
         }
         if (!w.settled) return;
 
@@ -176,8 +206,71 @@ contract ReplayTest is Test {
             vm.prank(w.funds[i].buyer);
             token.approve(address(market), w.funds[i].allowance);
         }
+        console2.log(
+            string.concat(
+                label,
+                vm.toString(w.readings.length),
+                " readings, funds of ",
+                vm.toString(w.funds.length),
+                " buyers"
+            )
+        );
         vm.warp(market.settleReadyAt(w.windowId));
         _settleAndCompare(w, label);
+    }
+
+    /// @dev The report's line of a window's orders: placed, cancelled and rejected signed orders.
+    function _logActions(Action[] memory actions, string memory label) internal pure {
+        uint256[3] memory count;
+        for (uint256 i; i < actions.length; ++i) {
+            ++count[actions[i].kind];
+        }
+        console2.log(
+            string.concat(
+                label,
+                "orders placed ",
+                vm.toString(count[PLACE]),
+                ", cancelled ",
+                vm.toString(count[CANCEL]),
+                ", signed orders rejected ",
+                vm.toString(count[REJECTED])
+            )
+        );
+    }
+
+    /// @dev The report's line of a rejected signed order; `rechecked`: the replay could test its reason.
+    function _logRejection(Action memory a, string memory label, bool rechecked) internal pure {
+        console2.log(
+            string.concat(
+                label,
+                "rejected signed order of ",
+                vm.toString(a.prosumer),
+                ": nonce ",
+                vm.toString(a.nonce),
+                ", reason ",
+                _reasonName(a.reason),
+                rechecked ? " (re-checked)" : " (a known reason, not re-checked)"
+            )
+        );
+    }
+
+    /// @dev The name of a selector `placeOrdersBySig` can name (its hex form for any other).
+    function _reasonName(bytes4 r) internal pure returns (string memory) {
+        if (r == bytes4(0)) return "(side neither Buy nor Sell)";
+        if (r == IEnergyMarket.ZeroEnergy.selector) return "ZeroEnergy";
+        if (r == IEnergyMarket.EnergyOutOfRange.selector) return "EnergyOutOfRange";
+        if (r == IEnergyMarket.ZeroPrice.selector) return "ZeroPrice";
+        if (r == IEnergyMarket.PriceOutOfRange.selector) return "PriceOutOfRange";
+        if (r == IEnergyMarket.WindowNotOpen.selector) return "WindowNotOpen";
+        if (r == IEnergyMarket.OrderingClosed.selector) return "OrderingClosed";
+        if (r == Pausable.EnforcedPause.selector) return "EnforcedPause";
+        if (r == IEnergyMarket.NotRegistered.selector) return "NotRegistered";
+        if (r == IEnergyMarket.AlreadyHasOrder.selector) return "AlreadyHasOrder";
+        if (r == IEnergyMarket.PlacementLimitReached.selector) return "PlacementLimitReached";
+        if (r == IEnergyMarket.InvalidNonce.selector) return "InvalidNonce";
+        if (r == IEnergyMarket.InvalidSignature.selector) return "InvalidSignature";
+        if (r == IEnergyMarket.HintTooFar.selector) return "HintTooFar";
+        return vm.toString(abi.encodePacked(r));
     }
 
     /// @dev A rejected signed order (`SignedOrderRejected`) at its place in the replay: it is never placed. Its
@@ -222,9 +315,11 @@ contract ReplayTest is Test {
                     what, "before the window was opened only a field check or WindowNotOpen can fail"
                 )
             );
+            _logRejection(a, label, r == IEnergyMarket.WindowNotOpen.selector);
             return false;
         }
         if (r == IEnergyMarket.WindowNotOpen.selector || r == IEnergyMarket.OrderingClosed.selector) {
+            _logRejection(a, label, true);
             return true;
         }
         bool pastRegistration = r == IEnergyMarket.AlreadyHasOrder.selector
@@ -260,6 +355,7 @@ contract ReplayTest is Test {
                 a.nonce, placements, string.concat(what, "the signed nonce is not the replayed orderNonce")
             );
         }
+        _logRejection(a, label, pastRegistration);
     }
 
     function _settleAndCompare(WindowPlan memory w, string memory label) internal {
@@ -295,15 +391,57 @@ contract ReplayTest is Test {
             } else {
                 assertEq(w.trades[t].cost, 0, string.concat(label, "a rejected trade records no cost"));
             }
+            console2.log(
+                string.concat(
+                    label,
+                    "trade ",
+                    vm.toString(t),
+                    ": ",
+                    _outcome(status, reason),
+                    ", cost ",
+                    vm.toString(w.trades[t].cost)
+                )
+            );
         }
         assertEq(accepted, w.acceptedCount, string.concat(label, "accepted count"));
         assertEq(w.trades.length - accepted, w.rejectedCount, string.concat(label, "rejected count"));
+        console2.log(
+            string.concat(
+                label,
+                "settled: ",
+                vm.toString(accepted),
+                " accepted, ",
+                vm.toString(w.rejectedCount),
+                " rejected"
+            )
+        );
         for (uint256 i; i < parties.length; ++i) {
-            assertEq(
-                int256(token.balanceOf(parties[i])) - before[i],
-                expectedDelta[i],
-                string.concat(label, "token movement of ", vm.toString(parties[i]))
-            );
+            string memory movement = string.concat(label, "token movement of ", vm.toString(parties[i]));
+            assertEq(int256(token.balanceOf(parties[i])) - before[i], expectedDelta[i], movement);
+            if (_firstOccurrence(parties, i)) {
+                console2.log(string.concat(movement, ": ", vm.toString(expectedDelta[i])));
+            }
         }
+    }
+
+    /// @dev `Accepted`, or `Rejected (<reason>)`.
+    function _outcome(IEnergyMarket.TradeStatus status, IEnergyMarket.RejectReason reason)
+        internal
+        pure
+        returns (string memory)
+    {
+        if (status == IEnergyMarket.TradeStatus.Accepted) return "Accepted";
+        if (status == IEnergyMarket.TradeStatus.Pending) return "Pending";
+        string[5] memory reasons =
+            ["None", "MissingReading", "SellerShortfall", "BuyerShortfall", "InsufficientFunds"];
+        return string.concat("Rejected (", reasons[uint8(reason)], ")");
+    }
+
+    /// @dev Whether `list[i]` does not occur before index i (the report names each party once).
+    function _firstOccurrence(address[] memory list, uint256 i) internal pure returns (bool) {
+        for (uint256 k; k < i; ++k) {
+            if (list[k] == list[i]) return false;
+        }
+        return true;
     }
 }
