@@ -1,6 +1,6 @@
 // Typed reads of the market, the token and the registry from the browser (generated ABIs), and event scans.
 import type { Address, Hex } from 'viem';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../../keeper/src/abi.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import type { ChainWatch } from './chain.js';
 import type { BookEntry } from './clearing.js';
 

@@ -7,7 +7,7 @@ import { bookChart, setBook } from '../charts.js';
 import { clear, stepCurve, type BookEntry } from '../clearing.js';
 import { dateTime, duration, kWh, price, time, tokens } from '../format.js';
 import type { OrderView, WindowView } from '../market.js';
-import type { RelayedStatus } from '../../../keeper/src/relayer/client.js';
+import { type RelayedStatus } from '@p2p-energy/sdk';
 import { rejectionWords, validateOrder, whyRefused } from '../orders.js';
 import type { Ctx, Page } from '../page.js';
 import { dataTable, errorBox, fill, h, loading, section, stat } from '../ui.js';
