@@ -17,7 +17,7 @@ export interface Deployment {
 
 /**
  * Known public deployments by chain id. There are none yet: the record is empty until the market is deployed on a
- * public chain. Until then read the deployment file of your own deployment with `readDeployment`/`loadDeployment`.
+ * public chain. Until then read your own deployment's file with `readDeployment` (or `loadDeployment` of `@p2p-energy/sdk/node`).
  */
 export const deployments: Readonly<Record<number, Deployment>> = {};
 
@@ -61,14 +61,4 @@ export function readDeployment(json: unknown): Deployment {
     settlementGrace: integer(record, 'settlementGrace', 1),
     startBlock: integer(record, 'startBlock', 0),
   };
-}
-
-/** Reads and validates a deployment file (Node only); `chainId`, when given, must match the file's. */
-export async function loadDeployment(path: string, chainId?: number): Promise<Deployment> {
-  const { readFile } = await import('node:fs/promises');
-  const deployment = readDeployment(await readFile(path, 'utf8'));
-  if (chainId !== undefined && deployment.chainId !== chainId) {
-    throw new Error(`deployment: ${path} is for chain ${deployment.chainId}, not ${chainId}`);
-  }
-  return deployment;
 }

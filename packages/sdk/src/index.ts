@@ -1,6 +1,6 @@
 // @p2p-energy/sdk: everything an integrator of the peer-to-peer energy market needs, from one import.
 export { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
-export { type Deployment, deployments, loadDeployment, readDeployment } from './deployments.js';
+export { type Deployment, deployments, readDeployment } from './deployments.js';
 export { enumName, RejectReason, Side, sideValue, TradeStatus, WindowStatus } from './enums.js';
 export { batchHints, type BookNode, computeHints, type HintedOrder } from './hints.js';
 export {
