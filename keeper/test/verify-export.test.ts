@@ -7,16 +7,15 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { energyMarketAbi, ORDER_TYPES } from '@p2p-energy/sdk';
 import { createTestClient, createWalletClient, http, maxUint256, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foundryBin, repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
-import { energyMarketAbi } from '../src/abi.js';
 import { makeChain } from '../src/chain.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 import { EXPORT_FORMAT, exportWindows, writeExport, type ExportedEvent, type ExportFile } from '../src/export.js';
-import { ORDER_TYPES } from '../src/typed-data.js';
 import { verifyExport, type Difference } from '../src/verify-export.js';
 import { HOUR, setupMarket, type Fixture, type Prosumer } from './fixture.js';
 
