@@ -174,7 +174,9 @@ export const optionSpecs = {
   meterSource: {
     env: 'METER_SOURCE',
     arg: 'source',
-    help: 'simulated (METER_SEED), csv (METER_CSV_PATH) or http (METER_HTTP_URL)',
+    help:
+      'required while READINGS=true: csv (METER_CSV_PATH), http (METER_HTTP_URL) or simulated (METER_SEED; ' +
+      'invented readings, local and test chains only)',
   },
   meterSeed: { env: 'METER_SEED', arg: 'n', help: 'seed of the simulated meters' },
   meterCsvPath: { env: 'METER_CSV_PATH', arg: 'file', help: 'prosumer,window,importWh,exportWh rows' },
