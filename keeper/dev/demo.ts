@@ -22,6 +22,7 @@ import { loadDemoConfig } from './demo-config.js';
 import { measureBlockTime, ORDER_LEAD_S, windowProblem } from './demo-chain.js';
 import { community, DEMO_HOUR_S, fallbackPrice, kWh, MINT_CET } from './demo-community.js';
 import { deployForRun, runFiles } from './demo-files.js';
+import { HonestHomeMeters } from './demo-meters.js';
 import { DemoConsole } from './demo-say.js';
 import { TABLE_HEADER, tableRow } from './demo-table.js';
 import { exportWindows, writeExport } from '../src/export.js';
@@ -165,7 +166,7 @@ async function main() {
     return Number((6n + index - (firstIndex ?? index) + 240n) % 24n);
   };
   const hh = (w: bigint) => String(hourOf(w)).padStart(2, '0');
-  const meters = new SimulatedMeters(7, hourOf);
+  const meters = new HonestHomeMeters(new SimulatedMeters(7, hourOf));
   journalDir = await mkdtemp(path.join(tmpdir(), 'demo-relayer-'));
   const config = loadConfig({
     RPC_URL: rpcUrl,
@@ -256,6 +257,10 @@ async function main() {
   say(
     `one window of ${WINDOW_SECONDS} s stands for one hour of the community (06:00, 07:00, …): the homes order, ` +
       "and their meters measure, that hour's energy, shown in kWh",
+  );
+  say(
+    'a trade is ACCEPTED when the meters measured all of it and the buyer can pay: a home with a battery makes ' +
+      'up a forecast error from it, a home without one may fall short (SellerShortfall, BuyerShortfall)',
   );
   out.print();
   out.print(TABLE_HEADER);

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { minWindowSeconds, windowProblem } from '../dev/demo-chain.js';
 import { community, DEMO_HOUR_S, MINT_CET } from '../dev/demo-community.js';
+import { HonestHomeMeters } from '../dev/demo-meters.js';
 import { tableRow } from '../dev/demo-table.js';
 import { TOKEN_UNIT } from '../src/constants.js';
 import { SimulatedForecasts } from '../src/forecasts/simulated.js';
+import { SimulatedMeters } from '../src/meters/simulated.js';
 import { SimulatedPlans } from '../src/plans/simulated.js';
 
 describe('the demo community and its hours', () => {
@@ -72,5 +74,34 @@ describe('the demo table', () => {
     expect(row).toBe(
       '       2  07:00     7     9          19.80         5.58      14        12         2 (2 SellerShortfall)',
     );
+  });
+});
+
+describe("the demo's meters: homes that keep their word", () => {
+  const meters = new SimulatedMeters(7, () => 6);
+  const home = (batteryPowerW: bigint) => ({
+    account: '0x00000000000000000000000000000000000000aa' as const,
+    pvPeakW: 8000n,
+    batteryPowerW,
+    batteryCapacityWh: 2n * batteryPowerW,
+  });
+
+  it('make up a shortfall from the battery, within its spare power over the hour', async () => {
+    const measured = meters.flows(0n, DEMO_HOUR_S, home(3000n), true);
+    const honest = new HonestHomeMeters(meters);
+    const [sold] = await honest.fetch(0n, DEMO_HOUR_S, [{ ...home(3000n), soldWh: measured.exportWh + 500n }]);
+    expect(sold?.exportWh).toBe(measured.exportWh + 500n);
+    const [oversold] = await honest.fetch(0n, DEMO_HOUR_S, [{ ...home(3000n), soldWh: measured.exportWh + 5000n }]);
+    expect(oversold?.exportWh).toBe(measured.exportWh + 2100n); // 70 % of 3 kW for an hour
+    const [bought] = await honest.fetch(0n, DEMO_HOUR_S, [{ ...home(3000n), boughtWh: measured.importWh + 800n }]);
+    expect(bought?.importWh).toBe(measured.importWh + 800n);
+  });
+
+  it('measure a home without a battery as it is', async () => {
+    const measured = meters.flows(0n, DEMO_HOUR_S, home(0n), true);
+    const [r] = await new HonestHomeMeters(meters).fetch(0n, DEMO_HOUR_S, [
+      { ...home(0n), soldWh: measured.exportWh + 500n },
+    ]);
+    expect(r).toEqual({ prosumer: home(0n).account, importWh: measured.importWh, exportWh: measured.exportWh });
   });
 });
