@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startAnvil } from '../dev/anvil.js';
@@ -33,6 +34,16 @@ const snapshot = (file: string) =>
   existsSync(file) ? { text: readFileSync(file, 'utf8'), mtimeMs: statSync(file).mtimeMs } : undefined;
 
 const count = (text: string, part: string) => text.split(part).length - 1;
+
+/** The directory a demo run printed for its files (exports/demo/...), relative to the repository. */
+const runDirOf = (output: string) =>
+  /this run's files \(deployment, event export, logs\): (exports\/demo\/\S+)\//.exec(output)?.[1];
+
+/** Removes the run's directory (the tests leave no files behind). */
+const removeRunDir = async (output: string) => {
+  const dir = runDirOf(output);
+  if (dir) await rm(path.join(repoRoot, dir), { recursive: true, force: true });
+};
 
 describe('make demo (keeper/dev/demo.ts)', () => {
   it('never prints the keys it is given (make passes them in the environment)', () => {
@@ -71,6 +82,7 @@ describe('make demo (keeper/dev/demo.ts)', () => {
     expect(url).toBeDefined();
     expect(demo.output()).toContain('demo failed');
     expect(await rpcAlive(url!)).toBe(false);
+    await removeRunDir(demo.output());
   }, 120_000);
 
   it('runs a short community session to the end: hourly energies in kWh, explained, files of its own', async () => {
@@ -106,13 +118,14 @@ describe('make demo (keeper/dev/demo.ts)', () => {
     expect(out).toContain('the homes hold 0 ether and sent 0 transactions');
     expect(out).toMatch(/web app: http:\/\/127\.0\.0\.1:\d+ /);
     // Its own files, in a directory of this run; the shared deployment and export files are untouched.
-    const dir = /this run's files \(deployment, event export, logs\): (exports\/demo\/31337-\S+)\//.exec(out)?.[1];
-    expect(dir).toBeDefined();
+    const dir = runDirOf(out);
+    expect(dir).toMatch(/^exports\/demo\/31337-\d{8}T\d{6}Z-/);
     for (const name of ['deployment.json', 'events.json', 'keeper.log', 'agent.log'])
       expect(existsSync(path.join(repoRoot, dir as string, name))).toBe(true);
     expect(out).toContain(`event export: ${dir}/events.json`);
     expect(out).toContain(`deployment: ${dir}/deployment.json`);
     expect(shared.map(snapshot)).toEqual(before);
+    await removeRunDir(out);
   }, 180_000);
 
   it('refuses, naming the fix, a chain that mines no blocks by itself or whose blocks are too slow', async () => {
@@ -149,5 +162,6 @@ describe('make demo (keeper/dev/demo.ts)', () => {
     expect(await demo.exited).toBe(130);
     expect(demo.output()).toContain('Ctrl-C: stopping');
     expect(await rpcAlive(url!)).toBe(false);
+    await removeRunDir(demo.output());
   }, 120_000);
 });
