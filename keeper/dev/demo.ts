@@ -17,7 +17,7 @@ import { ANVIL_KEYS } from './test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { MarketReader, makeChain } from '../src/chain.js';
 import { loadConfig } from '../src/config.js';
-import { TOKEN_UNIT, TRADE_REASONS } from '../src/constants.js';
+import { isTestChain, TOKEN_UNIT, TRADE_REASONS } from '../src/constants.js';
 import { loadDemoConfig } from './demo-config.js';
 import { measureBlockTime, ORDER_LEAD_S, windowProblem } from './demo-chain.js';
 import { community, DEMO_HOUR_S, fallbackPrice, kWh, MINT_CET } from './demo-community.js';
@@ -84,7 +84,6 @@ async function main() {
     void cleanup(130);
   });
   process.on('SIGTERM', () => void cleanup(143));
-  // The chain does not move while the demo waits for a block: Ctrl-C must still work (SIGINT above).
 
   let rpcUrl = env.RPC_URL;
   if (!rpcUrl) {
@@ -97,6 +96,13 @@ async function main() {
   const keeperKey = (env.KEEPER_PRIVATE_KEY ?? ANVIL_KEYS[1]) as Hex;
   const probe = createPublicClient({ transport: http(rpcUrl) });
   const chainId = await probe.getChainId();
+  if (!isTestChain(chainId)) {
+    say(
+      `cannot run here: chain ${chainId} is not a local or test chain (TEST_CHAINS in keeper/src/constants.ts); ` +
+        'the demo invents meter readings and its homes use well-known test keys',
+    );
+    return cleanup(2);
+  }
   say(`measuring the chain's block time (waiting up to ${WINDOW_SECONDS} s for a new block)…`);
   const blockTime = await measureBlockTime(probe, WINDOW_SECONDS);
   const problem = windowProblem(WINDOW_SECONDS, blockTime, WINDOW_SECONDS);

@@ -128,13 +128,15 @@ describe('make demo (keeper/dev/demo.ts)', () => {
     await removeRunDir(out);
   }, 180_000);
 
-  it('refuses, naming the fix, a chain that mines no blocks by itself or whose blocks are too slow', async () => {
+  it('refuses, naming the fix, a chain without blocks of its own, with blocks too slow, or not for tests', async () => {
     const automine = await startAnvil();
     const slow = await startAnvil({ extraArgs: ['--block-time', '3'] });
+    const gnosis = await startAnvil({ chainId: 100, extraArgs: ['--block-time', '1'] });
     try {
       const settings = { DEMO_WINDOWS: '1', DEMO_WINDOW_SECONDS: '10', DEMO_PROSUMERS: '1', WEB_PORT: '0' };
       const stalled = runDemo({ ...settings, RPC_URL: automine.url });
       const short = runDemo({ ...settings, RPC_URL: slow.url });
+      const real = runDemo({ ...settings, RPC_URL: gnosis.url });
       expect(await stalled.exited).toBe(2);
       expect(stalled.output()).toContain('waiting up to 10 s for a new block');
       expect(stalled.output()).toContain('no new block in 10 s: the chain mines no blocks by itself');
@@ -142,12 +144,14 @@ describe('make demo (keeper/dev/demo.ts)', () => {
       expect(await short.exited).toBe(2);
       expect(short.output()).toContain("DEMO_WINDOW_SECONDS=10 is too short for this chain's 3 s blocks");
       expect(short.output()).toContain('Use DEMO_WINDOW_SECONDS=12 or more');
-      for (const demo of [stalled, short]) {
+      expect(await real.exited).toBe(2);
+      expect(real.output()).toContain('chain 100 is not a local or test chain');
+      for (const demo of [stalled, short, real]) {
         expect(demo.output()).not.toContain('deploying');
         expect(demo.output()).not.toContain("this run's files");
       }
     } finally {
-      await Promise.all([automine.stop(), slow.stop()]);
+      await Promise.all([automine.stop(), slow.stop(), gnosis.stop()]);
     }
   }, 60_000);
 
