@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { minWindowSeconds, windowProblem } from '../dev/demo-chain.js';
 import { community, DEMO_HOUR_S, MINT_CET } from '../dev/demo-community.js';
 import { HonestHomeMeters } from '../dev/demo-meters.js';
+import { DemoConsole } from '../dev/demo-say.js';
 import { tableRow } from '../dev/demo-table.js';
 import { TOKEN_UNIT } from '../src/constants.js';
 import { SimulatedForecasts } from '../src/forecasts/simulated.js';
@@ -103,5 +104,36 @@ describe("the demo's meters: homes that keep their word", () => {
       { ...home(0n), soldWh: measured.exportWh + 500n },
     ]);
     expect(r).toEqual({ prosumer: home(0n).account, importWh: measured.importWh, exportWh: measured.exportWh });
+  });
+});
+
+describe('the demo console', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('says what it waits for after 5 s of silence, again when that changes or after 30 s', () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => lines.push(line));
+    const out = new DemoConsole();
+    out.say('window 1 (06:00) open');
+    const poll = (what: string, seconds: number) => {
+      for (let s = 0; s < seconds * 2; s++) {
+        vi.advanceTimersByTime(500);
+        out.waiting(what);
+      }
+    };
+    poll('window 1 (06:00) to close', 4);
+    expect(lines).toHaveLength(1);
+    poll('window 1 (06:00) to close', 2);
+    expect(lines.at(-1)).toMatch(/waiting for window 1 \(06:00\) to close…$/);
+    poll('window 1 (06:00) to close', 20);
+    expect(lines).toHaveLength(2);
+    poll('window 1 (06:00) to settle', 6);
+    expect(lines.at(-1)).toMatch(/to settle…$/);
+    poll('window 1 (06:00) to settle', 31);
+    expect(lines).toHaveLength(4);
   });
 });

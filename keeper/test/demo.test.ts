@@ -100,6 +100,9 @@ describe('make demo (keeper/dev/demo.ts)', () => {
     expect(count(out, 'one window of 12 s stands for one hour of the community')).toBe(1);
     expect(out.indexOf('stands for one hour')).toBeLessThan(out.indexOf('(06:00) open'));
     expect(out).toContain('cleared kWh');
+    // It measured the block time first, and says what it waits for when nothing happens for a few seconds.
+    expect(out).toContain('block time 1 s: windows of 12 s leave time to open them and to order');
+    expect(out).toMatch(/waiting for window \d \(0\d:00\) .+ \(block time 1 s\)…/);
     // The energies are an hour's of a household (a 12-second slice would be 300 times smaller: a few Wh).
     const placed = /window 1 \(06:00\) open: (\d+) bids \(([\d.]+) kWh\), (\d+) asks \(([\d.]+) kWh\) placed/.exec(out);
     expect(placed).not.toBeNull();
