@@ -1,23 +1,30 @@
 // make demo: a local energy community on an embedded anvil (or RPC_URL), driven by the real keeper.
 // Twenty prosumers with PV and batteries, holding no ether, sign one order per window from their forecast
 // (and one permit) and post them to the keeper's relayer; the keeper opens, places the signed orders in
-// batches, closes, submits simulated meter readings and settles; a table shows each window.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+// batches, closes, submits simulated meter readings and settles; a table shows each window. One window (20 s by
+// default) stands for one hour of the community: the homes order, and the meters measure, that hour's energies.
+// It checks first that its window length works on the chain, and writes its files to a directory of its own.
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createPublicClient, createWalletClient, formatEther, http, maxUint256, type Hex } from 'viem';
-import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { privateKeyToAccount } from 'viem/accounts';
 import { energyTokenAbi, prosumerRegistryAbi, readSigningDomains, RelayerClient } from '@p2p-energy/sdk';
 import { startAnvil, type Anvil } from './anvil.js';
 import { repoRoot } from './paths.js';
-import { ANVIL_KEYS, TEST_MNEMONIC } from './test-keys.js';
+import { ANVIL_KEYS } from './test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { MarketReader, makeChain } from '../src/chain.js';
 import { loadConfig } from '../src/config.js';
-import { TOKEN_UNIT } from '../src/constants.js';
+import { isTestChain, TOKEN_UNIT } from '../src/constants.js';
 import { loadDemoConfig } from './demo-config.js';
-import { deploy } from './deploy.js';
+import { measureBlockTime, ORDER_LEAD_S, windowProblem } from './demo-chain.js';
+import { community, DEMO_HOUR_S, fallbackPrice, kWh, MINT_CET } from './demo-community.js';
+import { deployForRun, runFiles } from './demo-files.js';
+import { HonestHomeMeters } from './demo-meters.js';
+import { DemoConsole } from './demo-say.js';
+import { TABLE_HEADER, tableRow } from './demo-table.js';
 import { exportWindows, writeExport } from '../src/export.js';
 import { SimulatedMeters } from '../src/meters/simulated.js';
 import { startWebServer, type WebServer } from '../../web/server/index.js';
@@ -37,44 +44,19 @@ const WINDOWS = env.DEMO_WINDOWS;
 const WINDOW_SECONDS = env.DEMO_WINDOW_SECONDS;
 const PROSUMERS = env.DEMO_PROSUMERS;
 const TOKEN = TOKEN_UNIT;
+/** What a window still waits for, by its status. */
+const STEP: Record<string, string> = {
+  Open: 'to close',
+  Closing: 'to be cleared',
+  Cleared: 'to end its delivery hour, then its meter readings and settlement',
+  Settling: 'to settle',
+};
 /** After the summary: keep the chain, the keeper and the web app up until Ctrl-C (default: in a terminal). */
 const STAY = env.DEMO_STAY ?? process.stdout.isTTY === true;
 
-const t0 = Date.now();
-const say = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+const out = new DemoConsole();
+const say = (line: string) => out.say(line);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rand = (seed: number) => {
-  let x = seed >>> 0;
-  return () => (x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32;
-};
-
-interface Member {
-  name: string;
-  account: ReturnType<typeof mnemonicToAccount>;
-  pvPeakW: bigint;
-  batteryPowerW: bigint;
-  batteryCapacityWh: bigint;
-  askPrice: number;
-  bidPrice: number;
-}
-
-function community(): Member[] {
-  const r = rand(2026);
-  return Array.from({ length: PROSUMERS }, (_, i) => {
-    const kind = i % 4; // 0,1: PV + battery, 2: PV only, 3: no PV
-    const pv = kind === 3 ? 0 : 3000 + Math.round(r() * 7) * 1000;
-    const battery = kind <= 1 ? 3000 + Math.round(r() * 2) * 1000 : 0;
-    return {
-      name: `home-${String(i + 1).padStart(2, '0')}`,
-      account: mnemonicToAccount(TEST_MNEMONIC, { addressIndex: 200 + i }),
-      pvPeakW: BigInt(pv),
-      batteryPowerW: BigInt(battery),
-      batteryCapacityWh: BigInt(battery * 2),
-      askPrice: 14 + Math.round(r() * 8),
-      bidPrice: 18 + Math.round(r() * 10),
-    };
-  });
-}
 
 /** Stops whatever the demo started (set by main once it can); every exit path goes through it. */
 let stopStarted: ((code: number) => Promise<void>) | undefined;
@@ -112,13 +94,31 @@ async function main() {
   const keeperKey = (env.KEEPER_PRIVATE_KEY ?? ANVIL_KEYS[1]) as Hex;
   const probe = createPublicClient({ transport: http(rpcUrl) });
   const chainId = await probe.getChainId();
+  if (!isTestChain(chainId)) {
+    say(
+      `cannot run here: chain ${chainId} is not a local or test chain (TEST_CHAINS in keeper/src/constants.ts); ` +
+        'the demo invents meter readings and its homes use well-known test keys',
+    );
+    return cleanup(2);
+  }
+  say(`measuring the chain's block time (waiting up to ${WINDOW_SECONDS} s for a new block)…`);
+  const blockTime = await measureBlockTime(probe, WINDOW_SECONDS);
+  const problem = windowProblem(WINDOW_SECONDS, blockTime, WINDOW_SECONDS);
+  if (problem) {
+    say(`cannot run here: ${problem}`);
+    return cleanup(2);
+  }
+  say(`block time ${blockTime} s: windows of ${WINDOW_SECONDS} s leave time to open them and to order`);
+  const files = await runFiles(chainId);
+  const rel = (file: string) => path.relative(repoRoot, file);
+  say(`this run's files (deployment, event export, logs): ${rel(files.dir)}/`);
   const chain = makeChain(chainId, rpcUrl);
   const client = createPublicClient({ chain, transport: http(rpcUrl) });
   const admin = createWalletClient({ chain, transport: http(rpcUrl), account: privateKeyToAccount(adminKey) });
   const keeperAddress = privateKeyToAccount(keeperKey).address;
 
   say(`deploying token, registry and market (windows of ${WINDOW_SECONDS} s, grace ${WINDOW_SECONDS / 2} s)…`);
-  const d = await deploy({
+  const d = await deployForRun(files, {
     rpcUrl,
     privateKey: adminKey,
     windowDuration: WINDOW_SECONDS,
@@ -127,8 +127,12 @@ async function main() {
   });
   say(`market ${d.market}, token ${d.token}, registry ${d.registry}`);
 
-  const members = community();
-  say(`registering ${members.length} prosumers with PV and batteries, minting 500 CET each (no ether)…`);
+  const members = community(PROSUMERS);
+  say(
+    'the homes pay in CET, the community energy token (an ERC-20 of 18 decimals the community mints to its ' +
+      'members): a price of 20 CET/kWh means one kWh costs 20 CET',
+  );
+  say(`registering ${members.length} prosumers with PV and batteries, minting ${MINT_CET} CET each (no ether)…`);
   const wait = (hash: Hex) => client.waitForTransactionReceipt({ hash, pollingInterval: 200 });
   let nonce = await client.getTransactionCount({ address: admin.account.address, blockTag: 'pending' });
   const registry = { address: d.registry, abi: prosumerRegistryAbi } as const;
@@ -146,7 +150,7 @@ async function main() {
       const args = [a, m.batteryPowerW, m.batteryCapacityWh] as const;
       pending.push(await admin.writeContract({ ...registry, functionName: 'addBattery', args, nonce: nonce++ }));
     }
-    const mint = { address: d.token, abi: energyTokenAbi, functionName: 'mint', args: [a, 500n * TOKEN] } as const;
+    const mint = { address: d.token, abi: energyTokenAbi, functionName: 'mint', args: [a, MINT_CET * TOKEN] } as const;
     pending.push(await admin.writeContract({ ...mint, nonce: nonce++ }));
   }
   await Promise.all(pending.map(wait));
@@ -166,15 +170,14 @@ async function main() {
     return Number((6n + index - (firstIndex ?? index) + 240n) % 24n);
   };
   const hh = (w: bigint) => String(hourOf(w)).padStart(2, '0');
-  const meters = new SimulatedMeters(7, hourOf);
-  await mkdir(path.join(repoRoot, 'exports'), { recursive: true });
-  const logFile = path.join(repoRoot, 'exports', `demo-${chainId}-keeper.log`);
+  const meters = new HonestHomeMeters(new SimulatedMeters(7, hourOf));
   journalDir = await mkdtemp(path.join(tmpdir(), 'demo-relayer-'));
   const config = loadConfig({
     RPC_URL: rpcUrl,
     CHAIN_ID: String(chainId),
     MARKET_ADDRESS: d.market,
     PRIVATE_KEY: keeperKey,
+    METER_SOURCE: 'simulated',
     POLL_INTERVAL_MS: '500',
     METRICS_PORT: '0',
     CONFIRMATIONS: '1',
@@ -186,19 +189,21 @@ async function main() {
   });
   app = await createKeeperApp(config, {
     meters,
-    logger: pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false })),
+    deliverySeconds: DEMO_HOUR_S,
+    logger: pino({ level: 'info' }, pino.destination({ dest: files.keeperLog, sync: false })),
   });
   await app.keeper.startupChecks();
   const port = (app.server?.address() as { port: number }).port;
   const relayer = await app.startRelayer();
   if (!relayer) throw new Error('the keeper did not start its relayer');
   const relayerUrl = `http://127.0.0.1:${relayer.port}`;
-  say(`keeper running (logs: ${path.relative(repoRoot, logFile)}, metrics: http://127.0.0.1:${port}/metrics)`);
+  say(`keeper running (log: ${rel(files.keeperLog)}, metrics: http://127.0.0.1:${port}/metrics)`);
   say(`relayer at ${relayerUrl}: the homes sign, the keeper sends (and pays the gas)`);
   void app.run();
   const relay = new RelayerClient(relayerUrl, await readSigningDomains(client, d.market, d.token));
   say('each home signs an ERC-2612 permit for the market (settlement pays with transferFrom)…');
   const deadline = (await client.getBlock()).timestamp + 86_400n;
+  const permitWait = setInterval(() => out.waiting('the relayer to place the permits (one transaction each)'), 1000);
   const permits = await Promise.allSettled(
     members.map(async (m) => {
       const permitNonce = await client.readContract({
@@ -212,6 +217,7 @@ async function main() {
       if (done.status !== 'relayed') throw new Error(`${m.name}: permit ${done.status} (${done.reason ?? ''})`);
     }),
   );
+  clearInterval(permitWait);
   const failedPermits = permits.filter((p) => p.status === 'rejected');
   for (const failed of failedPermits) say(`  a permit failed: ${String(failed.reason).split('\n')[0]}`);
   say(`${members.length - failedPermits.length} permits relayed`);
@@ -228,13 +234,11 @@ async function main() {
   for (const m of members) say(`  ${m.name}  ${m.account.address}`);
 
   // The homes are a bidding agent: simulated forecasts and plans, a band around the recent clearing prices.
-  const agentLogFile = logFile.replace('-keeper.log', '-agent.log');
-  const agentLog = pino({ level: 'info' }, pino.destination({ dest: agentLogFile, sync: false }));
-  const mid = (m: Member) => BigInt(Math.round((m.askPrice + m.bidPrice) / 2)) * TOKEN;
+  const agentLog = pino({ level: 'info' }, pino.destination({ dest: files.agentLog, sync: false }));
   const households = members.map((m) => ({
     account: m.account,
     mode: 'auto' as const,
-    price: { strategy: 'median' as const, lastN: 3, bandPercent: 10, fallbackPricePerKWh: mid(m) },
+    price: { strategy: 'median' as const, lastN: 3, bandPercent: 10, fallbackPricePerKWh: fallbackPrice(m) },
   }));
   const agent = await runAgentFor(households, {
     client,
@@ -244,38 +248,62 @@ async function main() {
     plans: new SimulatedPlans(7, hourOf),
     settings: { closeMarginS: 2, thresholdWh: 0n },
     log: agentLog,
+    deliverySeconds: DEMO_HOUR_S,
   });
   const reader = new MarketReader(client, d.market);
   const ordered: bigint[] = [];
   const placedIn = new Map<bigint, { bids: number; asks: number }>();
   const reported = new Set<bigint>();
+  const skipped = new Set<bigint>();
   const totals = { orders: 0, trades: 0, accepted: 0, energyWh: 0n, tokens: 0n };
+  const label = (id: bigint) => `window ${ordered.indexOf(id) + 1} (${hh(id)}:00)`;
   say(`the community trades for ${WINDOWS} windows; each window settles two windows after it opens`);
-  console.log('');
-  console.log('  window  hour   bids  asks  price CET/kWh  cleared Wh  trades  accepted  rejected (why)');
+  say(
+    `one window of ${WINDOW_SECONDS} s stands for one hour of the community (06:00, 07:00, …): the homes order, ` +
+      "and their meters measure, that hour's energy, shown in kWh",
+  );
+  say(
+    'a trade is ACCEPTED when the meters measured all of it and the buyer can pay: a home with a battery makes ' +
+      'up a forecast error from it, a home without one may fall short (SellerShortfall, BuyerShortfall)',
+  );
+  out.print();
+  out.print(TABLE_HEADER);
   while (reported.size < WINDOWS && !stopping) {
     const now = (await client.getBlock()).timestamp;
     const w = now - (now % BigInt(WINDOW_SECONDS));
     const left = Number(w + BigInt(WINDOW_SECONDS) - now);
-    if (ordered.length < WINDOWS && !ordered.includes(w) && left >= 6 && (await reader.window(w)).status === 'Open') {
-      ordered.push(w);
-      firstIndex ??= w / BigInt(WINDOW_SECONDS);
-      await agent.actOn(w);
-      const sides = agent.submitted(w).map((o) => o.side);
-      const asks = sides.filter((side) => side === 1).length;
-      const placed = { bids: sides.length - asks, asks };
-      placedIn.set(w, placed);
-      totals.orders += placed.bids + placed.asks;
-      say(`window ${ordered.length} (${hh(w)}:00) open: ${placed.bids} bids, ${placed.asks} asks placed`);
+    const fresh = ordered.length < WINDOWS && !ordered.includes(w) && !skipped.has(w);
+    if (fresh && (await reader.window(w)).status === 'Open') {
+      if (left < ORDER_LEAD_S + (blockTime ?? 1)) {
+        skipped.add(w);
+        say(`a window with only ${left} s left for orders opened: too late to order, the homes wait for the next`);
+      } else {
+        ordered.push(w);
+        firstIndex ??= w / BigInt(WINDOW_SECONDS);
+        await agent.actOn(w);
+        const orders = agent.submitted(w);
+        const side = (s: 0 | 1) => orders.filter((o) => o.side === s);
+        const energy = (list: typeof orders) => kWh(list.reduce((sum, o) => sum + o.energyWh, 0n));
+        const placed = { bids: side(0).length, asks: side(1).length };
+        placedIn.set(w, placed);
+        totals.orders += orders.length;
+        say(
+          `${label(w)} open: ${placed.bids} bids (${energy(side(0))} kWh), ` +
+            `${placed.asks} asks (${energy(side(1))} kWh) placed`,
+        );
+      }
     }
-    for (const [i, id] of ordered.entries()) {
+    let waitingFor: string | undefined;
+    for (const id of ordered) {
       if (reported.has(id)) continue;
       const win = await reader.window(id);
-      if (win.status !== 'Settled') continue;
+      if (win.status !== 'Settled') {
+        waitingFor ??= `${label(id)} ${STEP[win.status] ?? 'to settle'}`;
+        continue;
+      }
       reported.add(id);
       const reasons = new Map<string, number>();
       let accepted = 0;
-      const { bids, asks } = placedIn.get(id) ?? { bids: 0, asks: 0 };
       for (let t = 0n; t < win.tradeCount; t++) {
         const trade = await reader.trade(id, t);
         if (trade.status === 'Accepted') {
@@ -286,36 +314,35 @@ async function main() {
       totals.trades += Number(win.tradeCount);
       totals.accepted += accepted;
       totals.energyWh += win.clearedEnergyWh;
-      const why = [...reasons].map(([r, n]) => `${n} ${r}`).join(', ');
-      const cells = [
-        String(i + 1).padStart(6),
-        `${hh(id)}:00`,
-        String(bids).padStart(4),
-        String(asks).padStart(4),
-        Number(formatEther(win.clearingPrice)).toFixed(2).padStart(13),
-        String(win.clearedEnergyWh).padStart(10),
-        String(win.tradeCount).padStart(6),
-        String(accepted).padStart(8),
-        String(Number(win.tradeCount) - accepted).padStart(8),
-      ];
-      console.log(`  ${cells.join('  ')}${why ? ` (${why})` : ''}`);
+      const { bids, asks } = placedIn.get(id) ?? { bids: 0, asks: 0 };
+      const row = { index: ordered.indexOf(id) + 1, hour: `${hh(id)}:00`, bids, asks, reasons, accepted };
+      out.print(
+        tableRow({
+          ...row,
+          clearingPrice: win.clearingPrice,
+          clearedEnergyWh: win.clearedEnergyWh,
+          trades: Number(win.tradeCount),
+        }),
+      );
     }
+    if (ordered.length < WINDOWS) waitingFor ??= `window ${ordered.length + 1} to open`;
+    if (waitingFor) out.waiting(`${waitingFor} (block time ${blockTime} s)`);
     await sleep(500);
   }
   if (stopping) return;
-  console.log('');
-  const out = path.join(repoRoot, 'exports', `demo-${chainId}.json`);
+  out.print();
   const file = await exportWindows(client, d.market, ordered[0] as bigint, ordered[ordered.length - 1] as bigint, {
     fromBlock: 0n,
   });
-  await writeExport(out, file);
+  await writeExport(files.export, file);
   const acceptedPercent = totals.trades ? Math.round((100 * totals.accepted) / totals.trades) : 0;
-  const paid = Number(formatEther(totals.tokens)).toFixed(4);
+  const paid = Number(formatEther(totals.tokens)).toFixed(2);
   say(
-    `summary: ${totals.orders} orders, ${totals.trades} trades, ${totals.energyWh} Wh cleared, ` +
+    `summary: ${totals.orders} orders, ${totals.trades} trades, ${kWh(totals.energyWh)} kWh cleared, ` +
       `${totals.accepted} accepted (${acceptedPercent} %), ${paid} CET paid`,
   );
-  say(`event export: ${path.relative(repoRoot, out)} (replay it: make replay FILE=${path.relative(repoRoot, out)})`);
+  say(`event export: ${rel(files.export)} (replay it: make replay FILE=${rel(files.export)})`);
+  say(`deployment: ${rel(files.deployment)} (deployments/ is left alone)`);
   const balances = await Promise.all(members.map((m) => client.getBalance({ address: m.account.address })));
   const nonces = await Promise.all(members.map((m) => client.getTransactionCount({ address: m.account.address })));
   const ether = formatEther(balances.reduce((a, b) => a + b, 0n));

@@ -13,6 +13,7 @@ import { createLogger, redactConfig, type Logger } from './log.js';
 import { CsvMeters } from './meters/csv.js';
 import { HttpMeters } from './meters/http.js';
 import { SimulatedMeters } from './meters/simulated.js';
+import { warnWhileSimulated } from './meters/simulated-warning.js';
 import type { MeterSource } from './meters/types.js';
 import { KeeperMetrics } from './metrics.js';
 import { startMetricsServer } from './server.js';
@@ -38,15 +39,24 @@ export interface KeeperApp {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-export function meterSourceFor(config: KeeperConfig): MeterSource {
+/** The configured meter source; none with READINGS=false (the config requires one otherwise). */
+export function meterSourceFor(config: KeeperConfig): MeterSource | undefined {
   if (config.meterSource === 'csv') return new CsvMeters(config.meterCsvPath as string);
   if (config.meterSource === 'http') return new HttpMeters(config.meterHttpUrl as string);
-  return new SimulatedMeters(config.meterSeed);
+  if (config.meterSource === 'simulated') return new SimulatedMeters(config.meterSeed);
+  return undefined;
 }
 
 export async function createKeeperApp(
   config: KeeperConfig,
-  options: { meters?: MeterSource; serve?: boolean; logger?: Logger; dispatch?: DispatchConfig } = {},
+  options: {
+    meters?: MeterSource;
+    /** Seconds of delivery a window's readings cover (KeeperSettings.deliverySeconds; the demo's compressed hours). */
+    deliverySeconds?: number;
+    serve?: boolean;
+    logger?: Logger;
+    dispatch?: DispatchConfig;
+  } = {},
 ): Promise<KeeperApp> {
   const log = options.logger ?? createLogger(config.logLevel, config.chainId);
   const key: Hex = config.privateKey
@@ -57,7 +67,9 @@ export async function createKeeperApp(
   const clients = makeClients(config, account, metrics);
   const reader = new MarketReader(clients.public, config.marketAddress as Address);
   const sender = new TxSender(clients, config, metrics, log);
-  const keeper = new Keeper(config, clients, reader, sender, options.meters ?? meterSourceFor(config), metrics, log);
+  const meters = options.meters ?? meterSourceFor(config);
+  const settings = { ...config, deliverySeconds: options.deliverySeconds };
+  const keeper = new Keeper(settings, clients, reader, sender, meters, metrics, log);
   sender.onProgress = () => keeper.noteProgress();
   log.info({ config: redactConfig(config), signer: account.address }, 'keeper configured');
   const server =
@@ -67,6 +79,7 @@ export async function createKeeperApp(
   const dispatch = options.dispatch ?? loadDispatchConfig(process.env);
   const dispatcher = dispatch && (await createDispatcher(dispatch, config, reader, metrics.registry, log));
   let loop: Promise<void> | undefined;
+  let stopWarning: (() => void) | undefined;
   const app: KeeperApp = {
     keeper,
     metrics,
@@ -82,6 +95,7 @@ export async function createKeeperApp(
       return app.relayer;
     },
     run() {
+      if (config.readings && meters?.name === 'simulated') stopWarning ??= warnWhileSimulated(log, config.chainId);
       loop = app.startRelayer().then(async () => {
         await Promise.all([keeper.run().finally(() => dispatcher?.stop()), dispatcher?.run()]);
       });
@@ -89,6 +103,7 @@ export async function createKeeperApp(
     },
     async shutdown(graceMs = 30_000) {
       keeper.stop();
+      stopWarning?.();
       dispatcher?.stop();
       await app.relayer?.stop(graceMs);
       loop ??= Promise.resolve();

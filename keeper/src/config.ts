@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
+import { isTestChain, TEST_CHAINS } from './constants.js';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key');
@@ -31,7 +32,7 @@ export const configFields = {
   keystorePath: z.string().min(1).optional(),
   keystorePassword: z.string().optional(),
   readings: z.stringbool().default(true),
-  meterSource: z.enum(['simulated', 'csv', 'http']).default('simulated'),
+  meterSource: z.enum(['simulated', 'csv', 'http']).optional(),
   meterSeed: z.coerce.number().int().default(1),
   meterCsvPath: z.string().min(1).optional(),
   meterHttpUrl: z.url().optional(),
@@ -76,6 +77,23 @@ export const configSchema = z
   .refine((c) => c.privateKey !== undefined || c.keystorePath !== undefined, {
     message: 'set PRIVATE_KEY or KEYSTORE_PATH (with KEYSTORE_PASSWORD)',
     path: ['privateKey'],
+  })
+  // No default meter source: one forgotten variable must not put invented readings on a real chain.
+  .refine((c) => !c.readings || c.meterSource !== undefined, {
+    message:
+      'required while READINGS=true: csv (METER_CSV_PATH), http (METER_HTTP_URL), or simulated (local/test chains)',
+    path: ['meterSource'],
+  })
+  .superRefine((c, ctx) => {
+    if (!c.readings || c.meterSource !== 'simulated' || isTestChain(c.chainId)) return;
+    const known = Object.entries(TEST_CHAINS).map(([id, name]) => `${id} ${name}`);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['meterSource'],
+      message:
+        `simulated readings are invented and tokens would settle against them; chain ${c.chainId} is not a known ` +
+        `local or test chain (${known.join(', ')}): use csv or http, or READINGS=false`,
+    });
   })
   .refine((c) => c.meterSource !== 'csv' || c.meterCsvPath !== undefined, {
     message: 'METER_SOURCE=csv needs METER_CSV_PATH',
@@ -156,7 +174,9 @@ export const optionSpecs = {
   meterSource: {
     env: 'METER_SOURCE',
     arg: 'source',
-    help: 'simulated (METER_SEED), csv (METER_CSV_PATH) or http (METER_HTTP_URL)',
+    help:
+      'required while READINGS=true: csv (METER_CSV_PATH), http (METER_HTTP_URL) or simulated (METER_SEED; ' +
+      'invented readings, local and test chains only)',
   },
   meterSeed: { env: 'METER_SEED', arg: 'n', help: 'seed of the simulated meters' },
   meterCsvPath: { env: 'METER_CSV_PATH', arg: 'file', help: 'prosumer,window,importWh,exportWh rows' },

@@ -25,6 +25,7 @@ const base = {
   CHAIN_ID: '31337',
   MARKET_ADDRESS: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
   PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+  METER_SOURCE: 'simulated',
 };
 
 describe('keeper CLI usage', () => {

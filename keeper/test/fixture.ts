@@ -65,7 +65,8 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
   const count = options.prosumers ?? 12;
   const day = 1_780_012_800n; // a midnight (UTC) in 2026
   const start = day + BigInt(options.startHour ?? 11) * HOUR;
-  const chainId = 50_000 + Math.floor(Math.random() * 10_000);
+  // Anvil's chain id: a local chain, where the keeper accepts METER_SOURCE=simulated.
+  const chainId = 31337;
   const anvil = await startAnvil({ chainId, timestamp: Number(start - HOUR + 60n), accounts: 3 });
   const chain = makeChain(chainId, anvil.url);
   const transport = http(anvil.url);
@@ -154,6 +155,7 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
         POLL_INTERVAL_MS: '200',
         TX_TIMEOUT_MS: '5000',
         LOG_LEVEL: 'silent',
+        METER_SOURCE: 'simulated',
         ...overrides,
       };
     },

@@ -53,6 +53,7 @@ describe('keystore', () => {
       KEYSTORE_PATH: file,
       KEYSTORE_PASSWORD: 'pw',
       LOG_LEVEL: 'silent',
+      METER_SOURCE: 'simulated',
     });
     const app = await createKeeperApp(config, { serve: false });
     expect(app.sender.address).toBe(privateKeyToAccount(KEY).address);

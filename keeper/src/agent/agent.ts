@@ -51,6 +51,9 @@ export interface AgentDeps {
   placements: PlacementStore;
   metrics: AgentMetrics;
   log: Logger;
+  /** Seconds of delivery one window's energies cover (default: the window duration; the demo's short windows
+   * each stand for an hour): the forecasts and plans are asked for, and the orders sized over, this long. */
+  deliverySeconds?: number;
 }
 
 /** Decisions that end the household's business with the window (the others are retried next poll). */
@@ -128,7 +131,7 @@ export class BiddingAgent {
     }
     if (todo.length === 0) return decisions;
     const contexts = await Promise.all(todo.map((h) => this.assets(h.account.address)));
-    const d = Number(this.duration);
+    const d = this.deps.deliverySeconds ?? Number(this.duration);
     const inputs = await Promise.all([
       this.deps.forecasts.fetch([windowId], d, contexts),
       this.deps.plans.fetch([windowId], d, contexts),

@@ -39,6 +39,8 @@ export interface AgentRunOptions {
   settings?: Partial<AgentSettings>;
   log: Logger;
   metrics?: AgentMetrics;
+  /** AgentDeps.deliverySeconds (the demo's compressed hours). */
+  deliverySeconds?: number;
 }
 
 export const DEFAULT_SETTINGS: AgentSettings = {
@@ -60,6 +62,7 @@ export async function runAgentFor(households: AgentHousehold[], o: AgentRunOptio
     placements,
     metrics: o.metrics ?? new AgentMetrics(),
     log: o.log,
+    deliverySeconds: o.deliverySeconds,
   });
 }
 
