@@ -48,13 +48,66 @@ export const pairKey = (prosumer: Address, windowId: bigint) => `${prosumer}:${w
 /** Energy a power gives over a window. */
 export const overWindow = (watts: bigint, windowDuration: number) => (watts * BigInt(windowDuration)) / 3600n;
 
+/** A row's household and window, both among those asked for. */
+export interface Identified {
+  account: Address;
+  windowId: bigint;
+  context: ProsumerContext;
+}
+
+/** What a row check answers: the pair's value so far, a refusal of the whole pair, or `undefined` to skip the row. */
+export type RowOutcome<V> = { value: V } | { reject: InputRejectReason; detail: string } | undefined;
+
+/**
+ * The frame both forecasts and device plans are validated in: each row is identified (unknown households are
+ * refused, rows of windows not asked for ignored), then `check` folds it into its (prosumer, window) pair; a
+ * refused pair stays refused. Every pair asked for that ends with no value and no refusal is `missing`.
+ */
+export function validateRows<R extends { prosumer: unknown; window: unknown }, V>(
+  raw: readonly R[],
+  prosumers: ProsumerContext[],
+  windowIds: bigint[],
+  missingDetail: string,
+  check: (row: R, id: Identified, current: V | undefined, refused: boolean) => RowOutcome<V>,
+): { valid: Map<string, V>; rejected: InputRejection[] } {
+  const known = new Map(prosumers.map((p) => [getAddress(p.account), p]));
+  const asked = new Set(windowIds);
+  const valid = new Map<string, V>();
+  const refused = new Set<string>();
+  const rejected: InputRejection[] = [];
+  for (const row of raw) {
+    const id = identify(row.prosumer, row.window, known, asked);
+    if ('reason' in id) {
+      if (id.reason !== 'unknown_window') rejected.push(id);
+      continue;
+    }
+    const key = pairKey(id.account, id.windowId);
+    const outcome = check(row, id, valid.get(key), refused.has(key));
+    if (outcome === undefined) continue;
+    if ('reject' in outcome) {
+      rejected.push({ prosumer: id.account, windowId: id.windowId, reason: outcome.reject, detail: outcome.detail });
+      refused.add(key);
+      valid.delete(key);
+    } else valid.set(key, outcome.value);
+  }
+  for (const p of known.keys()) {
+    for (const w of windowIds) {
+      const key = pairKey(p, w);
+      if (!valid.has(key) && !refused.has(key)) {
+        rejected.push({ prosumer: p, windowId: w, reason: 'missing', detail: missingDetail });
+      }
+    }
+  }
+  return { valid, rejected };
+}
+
 /** Identifies the row's prosumer and window against those asked for; a string is the rejection reason. */
-export function identify(
+function identify(
   prosumer: unknown,
   window: unknown,
   known: Map<Address, ProsumerContext>,
   windowIds: Set<bigint>,
-): { account: Address; windowId: bigint; context: ProsumerContext } | InputRejection {
+): Identified | InputRejection {
   const text = String(prosumer);
   if (typeof prosumer !== 'string' || !isAddress(prosumer, { strict: false })) {
     return { prosumer: text, reason: 'unknown_prosumer', detail: 'not an address' };
@@ -80,53 +133,33 @@ export function validateForecasts(
   windowIds: bigint[],
   windowDuration: number,
 ): { valid: Map<string, Forecast>; rejected: InputRejection[] } {
-  const known = new Map(prosumers.map((p) => [getAddress(p.account), p]));
-  const asked = new Set(windowIds);
-  const valid = new Map<string, Forecast>();
-  const refused = new Set<string>();
-  const rejected: InputRejection[] = [];
-  for (const r of raw) {
-    const id = identify(r.prosumer, r.window, known, asked);
-    if ('reason' in id) {
-      if (id.reason !== 'unknown_window') rejected.push(id);
-      continue;
-    }
-    const key = pairKey(id.account, id.windowId);
-    const reject = (reason: InputRejectReason, detail: string) => {
-      rejected.push({ prosumer: id.account, windowId: id.windowId, reason, detail });
-      refused.add(key);
-      valid.delete(key);
-    };
-    if (valid.has(key) || refused.has(key)) {
-      reject('duplicate', 'more than one forecast for the hour');
-      continue;
-    }
-    const consumptionWh = parseWh(r.consumptionWh, false);
-    const productionWh = parseWh(r.productionWh, false);
-    if (typeof consumptionWh === 'string' || typeof productionWh === 'string') {
-      const reason = typeof consumptionWh === 'string' ? consumptionWh : (productionWh as InputRejectReason);
-      reject(reason, `consumptionWh=${String(r.consumptionWh)} productionWh=${String(r.productionWh)}`);
-      continue;
-    }
-    const maxProduction = overWindow(id.context.pvPeakW, windowDuration);
-    if (productionWh > maxProduction) {
-      reject('implausible_production', `productionWh=${productionWh} > ${maxProduction} (PV peak over the window)`);
-      continue;
-    }
-    const maxConsumption = overWindow(MAX_HOUSEHOLD_LOAD_W, windowDuration);
-    if (consumptionWh > maxConsumption) {
-      reject('implausible_consumption', `consumptionWh=${consumptionWh} > ${maxConsumption} (household load)`);
-      continue;
-    }
-    valid.set(key, { prosumer: id.account, windowId: id.windowId, consumptionWh, productionWh });
-  }
-  for (const p of known.keys()) {
-    for (const w of windowIds) {
-      const key = pairKey(p, w);
-      if (!valid.has(key) && !refused.has(key)) {
-        rejected.push({ prosumer: p, windowId: w, reason: 'missing', detail: 'no forecast for the hour' });
+  return validateRows<RawForecast, Forecast>(
+    raw,
+    prosumers,
+    windowIds,
+    'no forecast for the hour',
+    (r, id, seen, refused) => {
+      if (seen !== undefined || refused) return { reject: 'duplicate', detail: 'more than one forecast for the hour' };
+      const consumptionWh = parseWh(r.consumptionWh, false);
+      const productionWh = parseWh(r.productionWh, false);
+      if (typeof consumptionWh === 'string' || typeof productionWh === 'string') {
+        const reason = typeof consumptionWh === 'string' ? consumptionWh : (productionWh as InputRejectReason);
+        return {
+          reject: reason,
+          detail: `consumptionWh=${String(r.consumptionWh)} productionWh=${String(r.productionWh)}`,
+        };
       }
-    }
-  }
-  return { valid, rejected };
+      const maxProduction = overWindow(id.context.pvPeakW, windowDuration);
+      if (productionWh > maxProduction) {
+        const detail = `productionWh=${productionWh} > ${maxProduction} (PV peak over the window)`;
+        return { reject: 'implausible_production', detail };
+      }
+      const maxConsumption = overWindow(MAX_HOUSEHOLD_LOAD_W, windowDuration);
+      if (consumptionWh > maxConsumption) {
+        const detail = `consumptionWh=${consumptionWh} > ${maxConsumption} (household load)`;
+        return { reject: 'implausible_consumption', detail };
+      }
+      return { value: { prosumer: id.account, windowId: id.windowId, consumptionWh, productionWh } };
+    },
+  );
 }
