@@ -105,6 +105,7 @@ const execOptions = (o: RunOptions) => ({ cwd: o.cwd, env: o.env, timeout: o.tim
 
 /** Type-checks TypeScript blocks, each as its own module at the repository root (its strict tsconfig). */
 export async function typecheckTs(blocks: DocBlock[], options: RunOptions): Promise<void> {
+  if (blocks.length === 0) return;
   const files = Object.fromEntries(blocks.map((b, i) => [tsFile(i), b.code]));
   const tsconfig = `.doc-run-${process.pid}-tsconfig.json`;
   files[tsconfig] = JSON.stringify({ extends: './tsconfig.json', include: Object.keys(files) });
