@@ -87,7 +87,6 @@ export class ShellSession {
   async close(): Promise<void> {
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
-
 }
 
 const tsFile = (i: number | string) => `.doc-run-${process.pid}-${i}.ts`;

@@ -1,8 +1,8 @@
 // Docs that run: every block of README.md and docs/integrators.md marked runnable (```sh runnable, ```ts runnable)
-// runs in order against a fresh anvil with the contracts deployed. The blocks get only what docs/integrators.md's
-// "Before you start" says a reader has: RPC_URL, KEY (registered, tokens, ether for gas), HOUSEHOLD_KEY
-// (registered, tokens, no ether), DEPLOYMENT (the deploy's deployments/<chainId>.json) and RELAYER (a relayer's
-// URL); the community operator's part (deploy, register, mint, run the keeper's relayer) is done here.
+// runs in page order against a fresh anvil. README.md's deploy block runs as the community operator (RPC_URL and
+// PRIVATE_KEY); the test then does the rest of the operator's part (register, mint, run the keeper's relayer).
+// docs/integrators.md's blocks get only what its "Before you start" says a reader has: RPC_URL, DEPLOYMENT,
+// KEY (registered, tokens, ether for gas), HOUSEHOLD_KEY (registered, tokens, no ether) and RELAYER.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { createPublicClient, createWalletClient, http, parseEther, type Hex } fr
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnvil, type Anvil } from '../dev/anvil.js';
-import { deploy, deploymentPath, type Deployment } from '../dev/deploy.js';
+import { readDeployment, type Deployment } from '../dev/deploy.js';
 import { repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
@@ -18,11 +18,11 @@ import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { readBlocks, runTs, ShellSession, typecheckTs, type DocBlock } from './doc-blocks.js';
 
-const DOCS = ['README.md', 'docs/integrators.md'];
 const HOUR = 3600;
-const blocks = (await Promise.all(DOCS.map((f) => readBlocks(repoRoot, f)))).flat().filter((b) => b.runnable);
+const runnable = async (file: string) => (await readBlocks(repoRoot, file)).filter((b) => b.runnable);
+const operatorBlocks = await runnable('README.md');
+const readerBlocks = await runnable('docs/integrators.md');
 const SHELLS = new Set(['sh', 'bash']);
-const tsBlocks = blocks.filter((b) => b.lang === 'ts');
 
 /** The reader's PATH: without node_modules/.bin (npx puts it first; its `cast` is the npm launcher). */
 const readerPath = (process.env.PATH ?? '')
@@ -30,32 +30,28 @@ const readerPath = (process.env.PATH ?? '')
   .filter((p) => !p.includes('node_modules'))
   .join(':');
 
+const name = (b: DocBlock) => `${b.file}:${b.line} (${b.lang})`;
+
 describe('docs that run', () => {
   let anvil: Anvil;
   let dir: string;
   let keeper: KeeperApp | undefined;
+  let operator: ShellSession;
+  let reader: ShellSession;
   let env: NodeJS.ProcessEnv;
-  let shell: ShellSession;
+  const deploymentFile = () => path.join('deployments', `${anvil.chainId}.json`);
 
-  /** The community operator: registers the account and mints it tokens (docs/integrators.md, "Before you start"). */
+  /** The community operator registers the account and mints it tokens (docs/integrators.md, "Before you start"). */
   async function registerAndFund(deployment: Deployment, key: Hex, prosumerId: bigint) {
     const transport = http(anvil.url);
     const client = createPublicClient({ transport });
     const admin = createWalletClient({ transport, account: privateKeyToAccount(ANVIL_KEYS[0]), chain: null });
     const { address } = privateKeyToAccount(key);
+    const registry = { address: deployment.registry, abi: prosumerRegistryAbi } as const;
+    const token = { address: deployment.token, abi: energyTokenAbi } as const;
     for (const hash of [
-      await admin.writeContract({
-        address: deployment.registry,
-        abi: prosumerRegistryAbi,
-        functionName: 'register',
-        args: [address, prosumerId],
-      }),
-      await admin.writeContract({
-        address: deployment.token,
-        abi: energyTokenAbi,
-        functionName: 'mint',
-        args: [address, parseEther('1000')],
-      }),
+      await admin.writeContract({ ...registry, functionName: 'register', args: [address, prosumerId] }),
+      await admin.writeContract({ ...token, functionName: 'mint', args: [address, parseEther('1000')] }),
     ]) {
       expect((await client.waitForTransactionReceipt({ hash })).status).toBe('success');
     }
@@ -67,23 +63,42 @@ describe('docs that run', () => {
     const timestamp = Math.floor(Date.now() / 1000 / HOUR) * HOUR + 60;
     anvil = await startAnvil({ chainId, timestamp, accounts: 3 });
     dir = await mkdtemp(path.join(tmpdir(), 'docs-run-'));
-    const keeperKey = ANVIL_KEYS[1];
-    const deployment = await deploy({
-      outDir: dir,
-      rpcUrl: anvil.url,
-      privateKey: ANVIL_KEYS[0],
-      windowDuration: HOUR,
-      settlementGrace: HOUR / 2,
-      keeper: privateKeyToAccount(keeperKey).address,
-    });
-    const household = generatePrivateKey(); // no ether: it signs, the relayer sends
-    await registerAndFund(deployment, ANVIL_KEYS[2], 1n);
-    await registerAndFund(deployment, household, 2n);
+    const base = { PATH: readerPath, HOME: process.env.HOME, RPC_URL: anvil.url };
+    operator = new ShellSession({ cwd: repoRoot, env: { ...base, PRIVATE_KEY: ANVIL_KEYS[0] } });
+    env = { ...base, DEPLOYMENT: deploymentFile(), KEY: ANVIL_KEYS[2], HOUSEHOLD_KEY: generatePrivateKey() };
+    reader = new ShellSession({ cwd: repoRoot, env });
+  });
+
+  afterAll(async () => {
+    await keeper?.shutdown(0);
+    await Promise.all([operator?.close(), reader?.close(), anvil?.stop()]);
+    const broadcast = (top: string) => path.join(repoRoot, top, 'Deploy.s.sol', String(anvil.chainId));
+    for (const p of [dir, path.join(repoRoot, deploymentFile()), broadcast('broadcast'), broadcast('cache')]) {
+      if (p) await rm(p, { recursive: true, force: true });
+    }
+  });
+
+  it('marks blocks of both files runnable, in languages it can run', () => {
+    expect(operatorBlocks.length).toBeGreaterThan(0);
+    expect(readerBlocks.length).toBeGreaterThan(0);
+    for (const b of [...operatorBlocks, ...readerBlocks]) {
+      expect(SHELLS.has(b.lang) || b.lang === 'ts', name(b)).toBe(true);
+    }
+  });
+
+  it.each(operatorBlocks.map((b) => [name(b), b] as const))('%s, as the community operator', async (_, block) => {
+    await operator.run(block);
+  });
+
+  it('the community operator registers KEY and HOUSEHOLD_KEY, mints them tokens and runs a relayer', async () => {
+    const deployment = await readDeployment(anvil.chainId, path.join(repoRoot, 'deployments'));
+    await registerAndFund(deployment, env.KEY as Hex, 1n);
+    await registerAndFund(deployment, env.HOUSEHOLD_KEY as Hex, 2n); // no ether: it signs, the relayer sends
     const config = loadConfig({
       RPC_URL: anvil.url,
-      CHAIN_ID: String(chainId),
+      CHAIN_ID: String(anvil.chainId),
       MARKET_ADDRESS: deployment.market,
-      PRIVATE_KEY: keeperKey,
+      PRIVATE_KEY: ANVIL_KEYS[1],
       RELAYER: 'true',
       RELAYER_PORT: '0',
       RELAY_INTERVAL_MS: '500',
@@ -92,38 +107,16 @@ describe('docs that run', () => {
       LOG_LEVEL: 'silent',
     });
     keeper = await createKeeperApp(config, { serve: false });
-    const relayer = await keeper.startRelayer();
-    env = {
-      PATH: readerPath,
-      HOME: process.env.HOME,
-      RPC_URL: anvil.url,
-      KEY: ANVIL_KEYS[2],
-      HOUSEHOLD_KEY: household,
-      DEPLOYMENT: deploymentPath(chainId, dir),
-      RELAYER: `http://127.0.0.1:${relayer?.port}`,
-    };
-    shell = new ShellSession({ cwd: repoRoot, env });
-  });
-
-  afterAll(async () => {
-    await keeper?.shutdown(0);
-    await shell?.close();
-    await anvil?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('marks blocks of both files runnable, in languages it can run', () => {
-    for (const file of DOCS) expect(blocks.some((b) => b.file === file)).toBe(true);
-    for (const b of blocks) expect(SHELLS.has(b.lang) || b.lang === 'ts', `${b.file}:${b.line} ${b.lang}`).toBe(true);
+    env.RELAYER = `http://127.0.0.1:${(await keeper.startRelayer())?.port}`;
   });
 
   it('type-checks every TypeScript block (strict, the repository tsconfig)', async () => {
-    await typecheckTs(tsBlocks, { cwd: repoRoot, env: { ...env, PATH: process.env.PATH } });
+    const ts = readerBlocks.filter((b) => b.lang === 'ts');
+    await typecheckTs(ts, { cwd: repoRoot, env: { ...env, PATH: process.env.PATH } });
   });
 
-  const name = (b: DocBlock) => `${b.file}:${b.line} (${b.lang})`;
-  it.each(blocks.map((b) => [name(b), b] as const))('%s', async (_, block) => {
-    if (SHELLS.has(block.lang)) await shell.run(block);
+  it.each(readerBlocks.map((b) => [name(b), b] as const))('%s', async (_, block) => {
+    if (SHELLS.has(block.lang)) await reader.run(block);
     else await runTs(block, { cwd: repoRoot, env });
   });
 });
