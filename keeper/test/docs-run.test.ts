@@ -15,6 +15,7 @@ import { repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
+import { makeChain } from '../src/chain.js';
 import { loadConfig } from '../src/config.js';
 import { readBlocks, runTs, ShellSession, typecheckTs, type DocBlock } from './doc-blocks.js';
 
@@ -45,7 +46,8 @@ describe('docs that run', () => {
   async function registerAndFund(deployment: Deployment, key: Hex, prosumerId: bigint) {
     const transport = http(anvil.url);
     const client = createPublicClient({ transport });
-    const admin = createWalletClient({ transport, account: privateKeyToAccount(ANVIL_KEYS[0]), chain: null });
+    const chain = makeChain(anvil.chainId, anvil.url);
+    const admin = createWalletClient({ transport, chain, account: privateKeyToAccount(ANVIL_KEYS[0]) });
     const { address } = privateKeyToAccount(key);
     const registry = { address: deployment.registry, abi: prosumerRegistryAbi } as const;
     const token = { address: deployment.token, abi: energyTokenAbi } as const;
