@@ -78,9 +78,10 @@ export class ShellSession {
       return stdout;
     } catch (error) {
       const e = error as Failure;
-      const at = /@@ (\d+)\s*$/.exec(e.stderr ?? '') ?? /line (\d+):/.exec(e.stderr ?? '');
+      const stderr = e.stderr ?? '';
+      const at = /@@ (\d+)\s*$/.exec(stderr) ?? /line (\d+):/.exec(stderr);
       const line = at ? block.line + Number(at[1]) - 2 : block.line;
-      throw blockError(block, line, e);
+      throw blockError(block, line, { ...e, message: e.message, stderr: stderr.replace(/^@@ \d+\n/gm, '') });
     }
   }
 

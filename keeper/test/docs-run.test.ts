@@ -3,14 +3,13 @@
 // PRIVATE_KEY); the test then does the rest of the operator's part (register, mint, run the keeper's relayer).
 // docs/integrators.md's blocks get only what its "Before you start" says a reader has: RPC_URL, DEPLOYMENT,
 // KEY (registered, tokens, ether for gas), HOUSEHOLD_KEY (registered, tokens, no ether) and RELAYER.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPublicClient, createWalletClient, http, parseEther, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnvil, type Anvil } from '../dev/anvil.js';
-import { readDeployment, type Deployment } from '../dev/deploy.js';
 import { repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
@@ -43,7 +42,7 @@ describe('docs that run', () => {
   const deploymentFile = () => path.join('deployments', `${anvil.chainId}.json`);
 
   /** The community operator registers the account and mints it tokens (docs/integrators.md, "Before you start"). */
-  async function registerAndFund(deployment: Deployment, key: Hex, prosumerId: bigint) {
+  async function registerAndFund(deployment: { registry: Address; token: Address }, key: Hex, prosumerId: bigint) {
     const transport = http(anvil.url);
     const client = createPublicClient({ transport });
     const chain = makeChain(anvil.chainId, anvil.url);
@@ -93,7 +92,8 @@ describe('docs that run', () => {
   });
 
   it('the community operator registers KEY and HOUSEHOLD_KEY, mints them tokens and runs a relayer', async () => {
-    const deployment = await readDeployment(anvil.chainId, path.join(repoRoot, 'deployments'));
+    const json = await readFile(path.join(repoRoot, deploymentFile()), 'utf8');
+    const deployment = JSON.parse(json) as { registry: Address; token: Address; market: Address };
     await registerAndFund(deployment, env.KEY as Hex, 1n);
     await registerAndFund(deployment, env.HOUSEHOLD_KEY as Hex, 2n); // no ether: it signs, the relayer sends
     const config = loadConfig({
