@@ -3,6 +3,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 FORGE := tools/foundry.sh forge
 STAMP := node_modules/.install-stamp
+# The integrator package's compiled JS and declarations: the keeper (tsx and keeper/dist), the web app and tsc
+# resolve @p2p-energy/sdk to packages/sdk/dist, so every target that installs also builds it.
+SDK_DIST := packages/sdk/dist/index.js
 
 # Auditor replay of an event export: make replay FILE=exports/x.json
 .PHONY: replay
@@ -18,15 +21,20 @@ replay: build
 demo: build web-build
 	exec node --import tsx keeper/dev/demo.ts
 
-.PHONY: install build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint lint-fix coverage clean
+.PHONY: install sdk-build build test test-forge test-keeper test-web web web-build chromium typecheck abi abi-check bench bench-keeper keeper keeper-build keeper-prod-check options-doc fmt fmt-fix lint lint-fix coverage clean
 
-install: $(STAMP)
+install: $(STAMP) $(SDK_DIST)
 
 # npm install (not npm ci: the lockfile lacks other platforms' Foundry packages) when node_modules is
 # missing or older than package.json / package-lock.json.
 $(STAMP): package.json $(wildcard package-lock.json)
 	npm install --no-audit --no-fund
 	@touch $(STAMP)
+
+$(SDK_DIST): $(STAMP) $(wildcard packages/sdk/src/*.ts) packages/sdk/tsconfig.json packages/sdk/package.json
+	npx tsc -p packages/sdk/tsconfig.json
+
+sdk-build: $(SDK_DIST)
 
 build: install
 	$(FORGE) build
@@ -111,12 +119,12 @@ fmt-fix: install
 	$(FORGE) fmt
 
 lint-fix: install
-	npx biome check --write keeper
+	npx biome check --write keeper packages/sdk
 
-# Solidity: forge fmt and lint. Keeper: Biome (lint and format, biome.json) and no line over 120 characters.
+# Solidity: forge fmt and lint. Keeper and SDK: Biome (lint and format, biome.json), no line over 120 characters.
 lint: fmt typecheck
 	$(FORGE) lint src
-	npx biome check keeper
+	npx biome check keeper packages/sdk
 	npx tsx keeper/scripts/check-lines.ts
 	npx tsx keeper/scripts/gen-options-doc.ts --check
 

@@ -29,11 +29,10 @@ import {
   type PrivateKeyAccount,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyMarketAbi, energyTokenAbi, ORDER_TYPES, PERMIT_TYPES, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { startAnvil } from '../dev/anvil.js';
 import { foundryBin, repoRoot } from '../dev/paths.js';
 import { SideModel } from './book-model.js';
-import { ORDER_TYPES, PERMIT_TYPES } from '../src/typed-data.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const HOUR = 3600n;

@@ -15,7 +15,7 @@ import {
   type Address,
   type Hex,
 } from 'viem';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { startAnvil } from '../dev/anvil.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { MarketReader, makeChain } from '../src/chain.js';

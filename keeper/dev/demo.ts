@@ -8,19 +8,18 @@ import path from 'node:path';
 import pino from 'pino';
 import { createPublicClient, createWalletClient, formatEther, http, maxUint256, type Hex } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyTokenAbi, prosumerRegistryAbi, readSigningDomains, RelayerClient } from '@p2p-energy/sdk';
 import { startAnvil, type Anvil } from './anvil.js';
 import { repoRoot } from './paths.js';
 import { ANVIL_KEYS, TEST_MNEMONIC } from './test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { MarketReader, makeChain } from '../src/chain.js';
 import { loadConfig } from '../src/config.js';
-import { TOKEN_UNIT, TRADE_REASONS } from '../src/constants.js';
+import { TOKEN_UNIT } from '../src/constants.js';
 import { loadDemoConfig } from './demo-config.js';
 import { deploy } from './deploy.js';
 import { exportWindows, writeExport } from '../src/export.js';
 import { SimulatedMeters } from '../src/meters/simulated.js';
-import { RelayerClient, readSigningDomains } from '../src/relayer/client.js';
 import { startWebServer, type WebServer } from '../../web/server/index.js';
 import { runAgentFor } from '../src/agent/index.js';
 import { SimulatedForecasts } from '../src/forecasts/simulated.js';
@@ -38,7 +37,6 @@ const WINDOWS = env.DEMO_WINDOWS;
 const WINDOW_SECONDS = env.DEMO_WINDOW_SECONDS;
 const PROSUMERS = env.DEMO_PROSUMERS;
 const TOKEN = TOKEN_UNIT;
-const REASONS: readonly string[] = TRADE_REASONS;
 /** After the summary: keep the chain, the keeper and the web app up until Ctrl-C (default: in a terminal). */
 const STAY = env.DEMO_STAY ?? process.stdout.isTTY === true;
 
@@ -280,10 +278,10 @@ async function main() {
       const { bids, asks } = placedIn.get(id) ?? { bids: 0, asks: 0 };
       for (let t = 0n; t < win.tradeCount; t++) {
         const trade = await reader.trade(id, t);
-        if (trade.status === 1) {
+        if (trade.status === 'Accepted') {
           accepted++;
           totals.tokens += (trade.energyWh * win.clearingPrice) / 1000n;
-        } else reasons.set(REASONS[trade.reason] ?? '?', (reasons.get(REASONS[trade.reason] ?? '?') ?? 0) + 1);
+        } else reasons.set(trade.reason, (reasons.get(trade.reason) ?? 0) + 1);
       }
       totals.trades += Number(win.tradeCount);
       totals.accepted += accepted;

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { readDeployment, type Deployment as MarketDeployment } from '@p2p-energy/sdk';
 import { createPublicClient, http, zeroAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { z } from 'zod';
@@ -11,20 +12,15 @@ import { foundryBin, repoRoot } from './paths.js';
 
 const run = promisify(execFile);
 
-export interface Deployment {
-  chainId: number;
-  startBlock: number;
-  token: Address;
-  registry: Address;
-  market: Address;
+/** The SDK's deployment plus who got the roles (the script writes both to the file). */
+export interface Deployment extends MarketDeployment {
   admin: Address;
   keeper: Address;
-  windowDuration: number;
-  settlementGrace: number;
 }
 
 const seconds = z.number().int('must be a whole number of seconds').positive('must be positive');
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
+const roles = z.object({ admin: address, keeper: address });
 
 const deployOptionsSchema = z.object({
   rpcUrl: z.url(),
@@ -47,8 +43,11 @@ export function deploymentPath(chainId: number, dir: string = DEFAULT_DEPLOYMENT
   return path.join(dir, `${chainId}.json`);
 }
 
-export async function readDeployment(chainId: number, dir: string = DEFAULT_DEPLOYMENTS_DIR): Promise<Deployment> {
-  return JSON.parse(await readFile(deploymentPath(chainId, dir), 'utf8')) as Deployment;
+/** `<dir>/<chainId>.json`, validated by the SDK's readDeployment, with the roles. */
+export async function readDeploymentFile(chainId: number, dir: string = DEFAULT_DEPLOYMENTS_DIR): Promise<Deployment> {
+  const json: unknown = JSON.parse(await readFile(deploymentPath(chainId, dir), 'utf8'));
+  const { admin, keeper } = roles.parse(json);
+  return { ...readDeployment(json), admin: admin as Address, keeper: keeper as Address };
 }
 
 /** Deploys and returns `<outDir>/<chainId>.json`. Throws on invalid options, and with forge's output when it fails. */
@@ -80,5 +79,5 @@ export async function deploy(input: DeployOptions): Promise<Deployment> {
     throw new Error(`forge script failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
   const chainId = await createPublicClient({ transport: http(options.rpcUrl) }).getChainId();
-  return readDeployment(chainId, outDir);
+  return readDeploymentFile(chainId, outDir);
 }

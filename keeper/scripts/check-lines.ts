@@ -1,4 +1,4 @@
-// make lint: no line over 120 characters in keeper/ (TypeScript, JSON, YAML, the deploy files), except the
+// make lint: no line over 120 characters in keeper/ and packages/sdk/ (TypeScript, JSON, YAML, the deploy files), except the
 // generated ABI and the files listed in biome.json as not formatted yet.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,14 +13,14 @@ function* files(dir: string): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     const rel = path.relative(root, p);
-    if (skipped.has(rel) || e.name === 'node_modules') continue;
+    if (skipped.has(rel) || e.name === 'node_modules' || e.name === 'dist') continue;
     if (e.isDirectory()) yield* files(p);
     else if (/\.(ts|json|ya?ml|service)$|Dockerfile$/.test(e.name)) yield rel;
   }
 }
 
 let long = 0;
-for (const file of files(path.join(root, 'keeper'))) {
+for (const file of [...files(path.join(root, 'keeper')), ...files(path.join(root, 'packages/sdk'))]) {
   readFileSync(path.join(root, file), 'utf8')
     .split('\n')
     .forEach((line, i) => {

@@ -1,4 +1,4 @@
-// Generates keeper/src/abi.ts (typed `as const` ABIs) from the forge artifacts.
+// Generates packages/sdk/src/abi.ts (the SDK's typed `as const` ABIs) from the forge artifacts.
 // `--check` fails when the committed file differs from what the contracts produce.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const contracts = ['EnergyMarket', 'EnergyToken', 'ProsumerRegistry'] as const;
-const target = path.join(root, 'keeper/src/abi.ts');
+const target = path.join(root, 'packages/sdk/src/abi.ts');
 
 function render(): string {
   const parts = contracts.map((name) => {
@@ -24,10 +24,10 @@ const generated = render();
 if (process.argv.includes('--check')) {
   const current = readFileSync(target, 'utf8');
   if (current !== generated) {
-    console.error('keeper/src/abi.ts is out of date with the contracts: run `make abi` and commit it.');
+    console.error('packages/sdk/src/abi.ts is out of date with the contracts: run `make abi` and commit it.');
     process.exit(1);
   }
-  console.log('keeper/src/abi.ts matches the contracts.');
+  console.log('packages/sdk/src/abi.ts matches the contracts.');
 } else {
   writeFileSync(target, generated);
   console.log(`wrote ${path.relative(root, target)}`);

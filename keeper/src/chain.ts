@@ -16,12 +16,18 @@ import {
   type Transport,
 } from 'viem';
 import * as knownChains from 'viem/chains';
-import { energyMarketAbi, prosumerRegistryAbi } from './abi.js';
+import {
+  energyMarketAbi,
+  prosumerRegistryAbi,
+  readTrade,
+  readTrades,
+  readWindowState,
+  type Trade,
+  type WindowState,
+} from '@p2p-energy/sdk';
 import type { KeeperMetrics } from './metrics.js';
 import { isRetryableRpcError } from './retry.js';
 
-export const WindowStatus = ['None', 'Open', 'Closing', 'Cleared', 'Settling', 'Settled'] as const;
-export type WindowStatusName = (typeof WindowStatus)[number];
 export const UpkeepAction = ['None', 'Open', 'Close', 'Settle'] as const;
 export type UpkeepActionName = (typeof UpkeepAction)[number];
 
@@ -126,15 +132,6 @@ export async function mapInChunks<T, R>(
   return out;
 }
 
-export interface WindowState {
-  status: WindowStatusName;
-  clearingPrice: bigint;
-  clearedEnergyWh: bigint;
-  orderCount: bigint;
-  tradeCount: bigint;
-  settledCount: bigint;
-}
-
 /** The market's typed contract instance: a function or argument that is not in the ABI is a tsc error. */
 function marketContract(client: PublicClient<Transport, Chain>, market: Address) {
   return getContract({ address: market, abi: energyMarketAbi, client });
@@ -150,17 +147,8 @@ export class MarketReader {
     this.contract = marketContract(client, market);
   }
 
-  async window(windowId: bigint): Promise<WindowState> {
-    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] =
-      await this.contract.read.getWindow([windowId]);
-    return {
-      status: WindowStatus[status] ?? 'None',
-      clearingPrice,
-      clearedEnergyWh,
-      orderCount,
-      tradeCount,
-      settledCount,
-    };
+  window(windowId: bigint): Promise<WindowState> {
+    return readWindowState(this.client, this.market, windowId);
   }
 
   windowDuration(): Promise<bigint> {
@@ -188,12 +176,12 @@ export class MarketReader {
     return { submitted, importWh, exportWh };
   }
 
-  async trade(
-    windowId: bigint,
-    index: bigint,
-  ): Promise<{ buyer: Address; seller: Address; energyWh: bigint; status: number; reason: number }> {
-    const [buyer, seller, energyWh, status, reason] = await this.contract.read.getTrade([windowId, index]);
-    return { buyer, seller, energyWh, status, reason };
+  trade(windowId: bigint, index: bigint): Promise<Trade> {
+    return readTrade(this.client, this.market, windowId, index);
+  }
+
+  trades(windowId: bigint, tradeCount: bigint): Promise<Trade[]> {
+    return readTrades(this.client, this.market, windowId, tradeCount);
   }
 
   async checkUpkeep(): Promise<{ needed: boolean; action: UpkeepActionName; windowId: bigint; maxSteps: bigint }> {
@@ -215,14 +203,13 @@ export class MarketReader {
     windowId: bigint,
     tradeCount: bigint,
   ): Promise<Map<Address, { boughtWh: bigint; soldWh: bigint }>> {
-    const indices = Array.from({ length: Number(tradeCount) }, (_, i) => BigInt(i));
     const out = new Map<Address, { boughtWh: bigint; soldWh: bigint }>();
     const entry = (a: Address) => {
       let e = out.get(a);
       if (!e) out.set(a, (e = { boughtWh: 0n, soldWh: 0n }));
       return e;
     };
-    for (const t of await mapInChunks(indices, (i) => this.trade(windowId, i))) {
+    for (const t of await this.trades(windowId, tradeCount)) {
       entry(t.buyer).boughtWh += t.energyWh;
       entry(t.seller).soldWh += t.energyWh;
     }
@@ -244,9 +231,8 @@ export class MarketReader {
 
   /** Traders of a window: every buyer and seller of its trades, in first-appearance order. */
   async traders(windowId: bigint, tradeCount: bigint): Promise<Address[]> {
-    const indices = Array.from({ length: Number(tradeCount) }, (_, i) => BigInt(i));
     const seen = new Set<Address>();
-    for (const t of await mapInChunks(indices, (i) => this.trade(windowId, i))) {
+    for (const t of await this.trades(windowId, tradeCount)) {
       seen.add(t.buyer);
       seen.add(t.seller);
     }

@@ -3,16 +3,6 @@
 /** One token (18 decimals): prices are per kWh in token units. */
 export const TOKEN_UNIT = 10n ** 18n;
 
-/** `TradeReason` of the market, in the Solidity enum's order (index = the on-chain value). */
-export const TRADE_REASONS = [
-  'None',
-  'MissingReading',
-  'SellerShortfall',
-  'BuyerShortfall',
-  'InsufficientFunds',
-] as const;
-export type TradeReason = (typeof TRADE_REASONS)[number];
-
 /** The V8 flags operators run the keeper with (Makefile, Dockerfile, systemd unit: checked by a test). A small
  * young generation keeps the resident memory at ~130 MB even for a 10,000-order window. */
 export const NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'] as const;

@@ -11,7 +11,7 @@ import {
   type Log,
   type PublicClient,
 } from 'viem';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from './abi.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 
 export const EXPORT_FORMAT = 'p2p-energy-market/export@1';
 

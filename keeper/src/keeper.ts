@@ -9,15 +9,8 @@ import {
   type ContractFunctionName,
   type TransactionReceipt,
 } from 'viem';
-import { energyMarketAbi } from './abi.js';
-import {
-  BlockFinder,
-  mapInChunks,
-  type Clients,
-  type MarketReader,
-  type UpkeepActionName,
-  type WindowState,
-} from './chain.js';
+import { energyMarketAbi, type WindowState } from '@p2p-energy/sdk';
+import { BlockFinder, mapInChunks, type Clients, type MarketReader, type UpkeepActionName } from './chain.js';
 import type { KeeperConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { MeterReading, MeterSource, ProsumerContext, RawReading } from './meters/types.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { toHex, type Address } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi } from '../src/abi.js';
+import { energyMarketAbi } from '@p2p-energy/sdk';
 import { repoRoot } from '../dev/paths.js';
 import { TEST_MNEMONIC as MNEMONIC } from '../dev/test-keys.js';
 import { NODE_FLAGS, TOKEN_UNIT as TOKEN } from '../src/constants.js';

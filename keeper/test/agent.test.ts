@@ -8,7 +8,7 @@ import pino from 'pino';
 import { toHex, type Address } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi } from '../src/abi.js';
+import { energyMarketAbi } from '@p2p-energy/sdk';
 import type { BiddingAgent } from '../src/agent/agent.js';
 import { loadHouseholds } from '../src/agent/config.js';
 import { runAgentFor } from '../src/agent/index.js';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { createPublicClient, getContract, http, keccak256, toHex, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { startAnvil, type Anvil } from '../dev/anvil.js';
 import { foundryBin, repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';

@@ -18,7 +18,7 @@ import {
   type Transport,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { startAnvil, type Anvil } from '../dev/anvil.js';
 import { ANVIL_KEYS, TEST_MNEMONIC } from '../dev/test-keys.js';
 import { makeChain } from '../src/chain.js';

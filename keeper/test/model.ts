@@ -1,6 +1,6 @@
 // Independent model of the settlement rule (protocol.md), for expected results in keeper tests.
 import type { Address } from 'viem';
-import type { TradeReason } from '../src/constants.js';
+import type { RejectReason } from '@p2p-energy/sdk';
 
 export interface ModelTrade {
   buyer: Address;
@@ -8,7 +8,7 @@ export interface ModelTrade {
   energyWh: bigint;
 }
 
-export type Outcome = { status: 'Accepted' | 'Rejected'; reason: TradeReason; cost: bigint };
+export type Outcome = { status: 'Accepted' | 'Rejected'; reason: RejectReason; cost: bigint };
 
 export function settleModel(
   trades: ModelTrade[],

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWalletClient, http, type Address, type ContractEventName, type Hex } from 'viem';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { type energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { MeterSource, RawReading } from '../src/meters/types.js';
@@ -120,7 +120,7 @@ describe('market hardening: keeper recovery and membership changes', () => {
       const window = await app.reader.window(w);
       expect(window.status).toBe('Settled');
       expect(window.tradeCount).toBe(2n);
-      for (const i of [0n, 1n]) expect((await app.reader.trade(w, i)).status).toBe(1); // Accepted
+      for (const i of [0n, 1n]) expect((await app.reader.trade(w, i)).status).toBe('Accepted');
     }
     // Cost 100 Wh at 25 tokens/kWh = 2.5 tokens per trade, one trade per prosumer in each of w0 and w1.
     const cost = 2n * ((100n * 25n * TOKEN) / 1000n);
@@ -201,7 +201,7 @@ describe('market hardening: keeper recovery and membership changes', () => {
     const cost = (100n * 25n * TOKEN) / 1000n;
     for (let i = 0n; i < window.tradeCount; i++) {
       const t = await app.reader.trade(w0, i);
-      expect([t.status, t.reason]).toEqual([1, 0]);
+      expect([t.status, t.reason]).toEqual(['Accepted', 'None']);
     }
     for (const i of [3, 4, 5]) expect(await balanceOf(p[i] as Address)).toBe(before.get(p[i] as Address)! + cost);
     const body = await app.metrics.registry.metrics();

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createPublicClient, createTestClient, http, parseEventLogs, type Address, type Hash } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi } from '../src/abi.js';
+import { energyMarketAbi } from '@p2p-energy/sdk';
 import { freePort } from '../dev/ports.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { MarketReader, makeChain } from '../src/chain.js';

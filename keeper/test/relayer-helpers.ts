@@ -1,7 +1,6 @@
 // Signing (as a household would, with viem and the market's EIP-712 domain) and HTTP helpers for relayer tests.
 import { maxUint256, type Address, type Hex, type TypedDataDomain } from 'viem';
-import { energyMarketAbi, energyTokenAbi } from '../src/abi.js';
-import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../src/typed-data.js';
+import { CANCEL_TYPES, energyMarketAbi, energyTokenAbi, ORDER_TYPES, PERMIT_TYPES } from '@p2p-energy/sdk';
 import type { Fixture, Prosumer } from './fixture.js';
 
 export interface OrderFields {

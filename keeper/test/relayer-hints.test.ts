@@ -2,9 +2,8 @@
 // the book before the batch and the batch's earlier orders leave it.
 import { createPublicClient, createWalletClient, getAddress, http, zeroAddress, type Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi } from '../src/abi.js';
+import { batchHints, type BookNode, computeHints, energyMarketAbi } from '@p2p-energy/sdk';
 import { makeChain } from '../src/chain.js';
-import { batchHints, computeHints, type BookNode } from '../src/relayer/hints.js';
 import type { OrderData, Side } from '../src/relayer/types.js';
 import { setupMarket, type Fixture } from './fixture.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';

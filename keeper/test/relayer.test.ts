@@ -15,7 +15,7 @@ import {
   type Address,
 } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi, RejectReason, TradeStatus } from '@p2p-energy/sdk';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { MeterSource, ProsumerContext, RawReading } from '../src/meters/types.js';
@@ -24,11 +24,10 @@ import { reasonName } from '../src/relayer/reasons.js';
 import { HOUR, marketEvents, metricValue, setupMarket, type Fixture, type Prosumer } from './fixture.js';
 import { settleModel, type ModelTrade, type Outcome } from './model.js';
 import { cancelBody, get, orderBody, permitBody, post, signOrder, type OrderFields } from './relayer-helpers.js';
-import { TOKEN_UNIT as TOKEN, TRADE_REASONS as REASON } from '../src/constants.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const N = 20;
 const BUYERS = 10;
-const STATUS = ['Pending', 'Accepted', 'Rejected'] as const;
 
 /** The same readings for every window: buyer 1 imports too little, seller 12 exports too little, buyer 2 has none. */
 class FixedMeters implements MeterSource {
@@ -157,8 +156,8 @@ describe('relayer', () => {
       .filter((e) => e.args.windowId === w)
       .sort((a, b) => Number(a.args.tradeIndex - b.args.tradeIndex))
       .map((e) => ({
-        status: STATUS[e.args.status] as Outcome['status'],
-        reason: REASON[e.args.reason] as Outcome['reason'],
+        status: TradeStatus[e.args.status] as Outcome['status'],
+        reason: RejectReason[e.args.reason] as Outcome['reason'],
         cost: e.args.cost,
       }));
     return { price: window.clearingPrice, energy: window.clearedEnergyWh, trades, settled };
@@ -321,7 +320,7 @@ describe('relayer', () => {
     expect(direct.settled).toEqual(expected1);
     expect(relayed).toEqual(direct);
     // All four settlement paths were exercised.
-    expect(new Set(relayed.settled.map((s) => s.reason))).toEqual(new Set(REASON));
+    expect(new Set(relayed.settled.map((s) => s.reason))).toEqual(new Set(RejectReason));
   });
 
   it('refuses a forged and a replayed order at the API; the market skips them when sent straight to it', async () => {

@@ -1,6 +1,6 @@
 import { createTestClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi } from '../src/abi.js';
+import { energyMarketAbi } from '@p2p-energy/sdk';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import { setupMarket, type Fixture } from './fixture.js';

@@ -20,13 +20,12 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SideModel } from '../bench/book-model.js';
-import { energyMarketAbi } from '../src/abi.js';
+import { CANCEL_TYPES, energyMarketAbi, ORDER_TYPES } from '@p2p-energy/sdk';
 import { foundryBin, repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { ExportedEvent, ExportFile } from '../src/export.js';
-import { CANCEL_TYPES, ORDER_TYPES } from '../src/typed-data.js';
 import { HOUR, setupMarket, type Fixture, type Prosumer } from './fixture.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 

@@ -1,6 +1,6 @@
 // The server's view of the chain: who is a registered prosumer, their assets, the chain's clock.
 import { createPublicClient, http, type Address, type Chain, type PublicClient, type Transport } from 'viem';
-import { energyMarketAbi, prosumerRegistryAbi } from '../../keeper/src/abi.js';
+import { energyMarketAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { makeChain } from '../../keeper/src/chain.js';
 import type { Household } from './data/types.js';
 

@@ -1,29 +1,32 @@
 // Typed reads of the market, the token and the registry from the browser (generated ABIs), and event scans.
 import type { Address, Hex } from 'viem';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../../keeper/src/abi.js';
+import {
+  energyMarketAbi,
+  energyTokenAbi,
+  matchedTrades,
+  prosumerRegistryAbi,
+  readTrade,
+  readTrades,
+  readWindowState,
+  type RejectReason,
+  type SettledTrade,
+  settledTrades,
+  type Trade,
+  type WindowState,
+} from '@p2p-energy/sdk';
 import type { ChainWatch } from './chain.js';
 import type { BookEntry } from './clearing.js';
 
-export const WINDOW_STATUS = ['None', 'Open', 'Closing', 'Cleared', 'Settling', 'Settled'] as const;
-export type WindowStatus = (typeof WINDOW_STATUS)[number];
-export const TRADE_STATUS = ['Pending', 'Accepted', 'Rejected'] as const;
-export const REJECT_WORDS = [
-  '',
-  'a meter reading is missing',
-  'seller delivered less than sold',
-  'buyer consumed less than bought',
-  'buyer lacked tokens or allowance',
-] as const;
+export const REJECT_WORDS: Record<RejectReason, string> = {
+  None: '',
+  MissingReading: 'a meter reading is missing',
+  SellerShortfall: 'seller delivered less than sold',
+  BuyerShortfall: 'buyer consumed less than bought',
+  InsufficientFunds: 'buyer lacked tokens or allowance',
+};
 
-export interface WindowView {
-  id: bigint;
-  status: WindowStatus;
-  clearingPrice: bigint;
-  clearedEnergyWh: bigint;
-  orderCount: bigint;
-  tradeCount: bigint;
-  settledCount: bigint;
-}
+export type WindowView = WindowState;
+export type TradeView = Trade;
 
 export interface OrderView {
   side: 0 | 1;
@@ -31,15 +34,6 @@ export interface OrderView {
   pricePerKWh: bigint;
   filledWh: bigint;
   live: boolean;
-}
-
-export interface TradeView {
-  index: bigint;
-  buyer: Address;
-  seller: Address;
-  energyWh: bigint;
-  status: (typeof TRADE_STATUS)[number];
-  reason: number;
 }
 
 const BOOK_PAGE = 100n;
@@ -60,22 +54,8 @@ export class MarketReads {
     return this.c.readContract({ address: this.market, abi: energyMarketAbi, functionName: 'currentWindow' });
   }
 
-  async window(id: bigint): Promise<WindowView> {
-    const [status, clearingPrice, clearedEnergyWh, orderCount, tradeCount, settledCount] = await this.c.readContract({
-      address: this.market,
-      abi: energyMarketAbi,
-      functionName: 'getWindow',
-      args: [id],
-    });
-    return {
-      id,
-      status: WINDOW_STATUS[status] ?? 'None',
-      clearingPrice,
-      clearedEnergyWh,
-      orderCount,
-      tradeCount,
-      settledCount,
-    };
+  window(id: bigint): Promise<WindowView> {
+    return readWindowState(this.c, this.market, id);
   }
 
   async order(windowId: bigint, prosumer: Address): Promise<OrderView> {
@@ -97,18 +77,12 @@ export class MarketReads {
     });
   }
 
-  async trade(windowId: bigint, index: bigint): Promise<TradeView> {
-    const [buyer, seller, energyWh, status, reason] = await this.c.readContract({
-      address: this.market,
-      abi: energyMarketAbi,
-      functionName: 'getTrade',
-      args: [windowId, index],
-    });
-    return { index, buyer, seller, energyWh, status: TRADE_STATUS[status] ?? 'Pending', reason };
+  trade(windowId: bigint, index: bigint): Promise<TradeView> {
+    return readTrade(this.c, this.market, windowId, index);
   }
 
-  async trades(windowId: bigint, count: bigint): Promise<TradeView[]> {
-    return Promise.all(Array.from({ length: Number(count) }, (_, i) => this.trade(windowId, BigInt(i))));
+  trades(windowId: bigint, count: bigint): Promise<TradeView[]> {
+    return readTrades(this.c, this.market, windowId, count);
   }
 
   /** One side of the book, best first, with each order's remaining energy. */
@@ -129,24 +103,6 @@ export class MarketReads {
       .map((prosumer, i) => ({ prosumer, o: orders[i]! }))
       .filter(({ o }) => o.live)
       .map(({ prosumer, o }) => ({ prosumer, energyWh: o.energyWh - o.filledWh, pricePerKWh: o.pricePerKWh }));
-  }
-
-  async domain() {
-    const [, name, version, chainId, verifyingContract] = await this.c.readContract({
-      address: this.market,
-      abi: energyMarketAbi,
-      functionName: 'eip712Domain',
-    });
-    return { name, version, chainId: Number(chainId), verifyingContract };
-  }
-
-  async tokenDomain() {
-    const [, name, version, chainId, verifyingContract] = await this.c.readContract({
-      address: this.watch.config.token,
-      abi: energyTokenAbi,
-      functionName: 'eip712Domain',
-    });
-    return { name, version, chainId: Number(chainId), verifyingContract };
   }
 
   balance(account: Address): Promise<bigint> {
@@ -219,25 +175,10 @@ export class MarketReads {
     return logs.flat().flatMap((l) => (l.args.windowId === undefined ? [] : [l.args.windowId]));
   }
 
-  /** Windows in which `account` bought or sold, from TradeMatched filtered on the indexed buyer and seller. */
+  /** Windows in which `account` bought or sold (the SDK's TradeMatched scan on the indexed buyer and seller). */
   async tradedWindows(account: Address, fromBlock: bigint, toBlock: bigint): Promise<bigint[]> {
-    const scan = (args: { buyer: Address } | { seller: Address }) =>
-      Promise.all(
-        this.ranges(fromBlock, toBlock).map((r) =>
-          this.c.getContractEvents({
-            address: this.market,
-            abi: energyMarketAbi,
-            eventName: 'TradeMatched',
-            args,
-            ...r,
-          }),
-        ),
-      );
-    const [bought, sold] = await Promise.all([scan({ buyer: account }), scan({ seller: account })]);
-    const ids = [...bought.flat(), ...sold.flat()].flatMap((l) =>
-      l.args.windowId === undefined ? [] : [l.args.windowId],
-    );
-    return [...new Set(ids)];
+    const trades = await matchedTrades(this.c, this.market, account, { fromBlock, toBlock, logRange: LOG_RANGE });
+    return [...new Set(trades.map((t) => t.windowId))];
   }
 
   maxPrice(): Promise<bigint> {
@@ -247,33 +188,13 @@ export class MarketReads {
   /** Tokens moved by a window's accepted trades (TradeSettled with status Accepted). */
   async tokensMoved(windowId: bigint, fromBlock: bigint, toBlock: bigint): Promise<bigint> {
     let total = 0n;
-    for (const [, s] of await this.settled(windowId, fromBlock, toBlock)) if (s.status === 1) total += s.cost;
+    for (const [, s] of await this.settled(windowId, fromBlock, toBlock)) if (s.status === 'Accepted') total += s.cost;
     return total;
   }
 
   /** Each settled trade of a window (TradeSettled): status and cost, by trade index. */
-  async settled(
-    windowId: bigint,
-    fromBlock: bigint,
-    toBlock: bigint,
-  ): Promise<Map<bigint, { status: number; cost: bigint }>> {
-    const logs = await Promise.all(
-      this.ranges(fromBlock, toBlock).map((r) =>
-        this.c.getContractEvents({
-          address: this.market,
-          abi: energyMarketAbi,
-          eventName: 'TradeSettled',
-          args: { windowId },
-          ...r,
-        }),
-      ),
-    );
-    const out = new Map<bigint, { status: number; cost: bigint }>();
-    for (const l of logs.flat()) {
-      if (l.args.tradeIndex !== undefined)
-        out.set(l.args.tradeIndex, { status: l.args.status ?? 0, cost: l.args.cost ?? 0n });
-    }
-    return out;
+  settled(windowId: bigint, fromBlock: bigint, toBlock: bigint): Promise<Map<bigint, SettledTrade>> {
+    return settledTrades(this.c, this.market, windowId, { fromBlock, toBlock, logRange: LOG_RANGE });
   }
 }
 

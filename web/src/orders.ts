@@ -1,12 +1,7 @@
 // Signed orders, cancels and permits (EIP-712, docs/protocol.md "Signed orders") and their trip through the
 // relayer (docs/integrators.md): the form's values are checked before anything is signed.
 import { maxUint256, type Hex } from 'viem';
-import {
-  RelayerClient,
-  RelayerRefusal,
-  readSigningDomains,
-  type RelayedStatus,
-} from '../../keeper/src/relayer/client.js';
+import { readSigningDomains, type RelayedStatus, RelayerClient, RelayerRefusal } from '@p2p-energy/sdk';
 import type { ChainWatch } from './chain.js';
 import { parseDecimal } from './format.js';
 import type { MarketReads } from './market.js';

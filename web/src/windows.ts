@@ -8,7 +8,7 @@ export type WindowLabel = 'Open' | 'In progress' | 'Cleared' | 'Settled';
 export function windowLabel(w: WindowView, now: bigint, duration: bigint): WindowLabel {
   if (w.status === 'Settled') return 'Settled';
   if (w.status === 'Cleared') return 'Cleared';
-  if (w.status === 'Open' && now < w.id + duration) return 'Open';
+  if (w.status === 'Open' && now < w.windowId + duration) return 'Open';
   return 'In progress';
 }
 

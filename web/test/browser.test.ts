@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { createWalletClient, http, parseEther, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { energyMarketAbi, energyTokenAbi } from '../../keeper/src/abi.js';
+import { energyMarketAbi, energyTokenAbi } from '@p2p-energy/sdk';
 import { createKeeperApp, type KeeperApp } from '../../keeper/src/app.js';
 import { makeChain } from '../../keeper/src/chain.js';
 import { HOUR, setupMarket, type Fixture, type Prosumer } from '../../keeper/test/fixture.js';

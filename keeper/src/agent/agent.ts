@@ -3,7 +3,7 @@
 // one order and submits it through the relayer. Never two orders in a window: it checks its placement record
 // and the chain's `orderNonce` first, so a restart does not repeat a placement.
 import type { Address, Chain, LocalAccount, PublicClient, Transport } from 'viem';
-import { energyMarketAbi } from '../abi.js';
+import { energyMarketAbi, readSigningDomains, RelayerClient, RelayerRefusal } from '@p2p-energy/sdk';
 import { MarketReader } from '../chain.js';
 import type { ForecastSource } from '../forecasts/types.js';
 import { pairKey, validateForecasts, type InputRejection } from '../forecasts/validate.js';
@@ -11,7 +11,6 @@ import type { Logger } from '../log.js';
 import type { ProsumerContext } from '../meters/types.js';
 import type { PlanSource } from '../plans/types.js';
 import { validatePlans } from '../plans/validate.js';
-import { RelayerClient, RelayerRefusal, readSigningDomains } from '../relayer/client.js';
 import type { AgentMetrics, Decision } from './metrics.js';
 import type { PlacementStore } from './placements.js';
 import { BUY, netPosition, orderFor } from './position.js';

@@ -1,17 +1,8 @@
 // The results of a settled window, as sent to the dispatcher (docs/dispatcher-payload.schema.json).
 // Everything is read from the chain; integers that may exceed 2^53 are decimal strings.
 import { getAddress, type Address } from 'viem';
-import { prosumerRegistryAbi } from '../abi.js';
+import { prosumerRegistryAbi, type RejectReason, type TradeStatus } from '@p2p-energy/sdk';
 import { mapInChunks, type MarketReader } from '../chain.js';
-
-export const TRADE_STATUS = ['Pending', 'Accepted', 'Rejected'] as const;
-export const REJECT_REASON = [
-  'None',
-  'MissingReading',
-  'SellerShortfall',
-  'BuyerShortfall',
-  'InsufficientFunds',
-] as const;
 
 export interface PayloadTrade {
   index: number;
@@ -20,8 +11,8 @@ export interface PayloadTrade {
   seller: Address;
   sellerProsumerId: string | null;
   energyWh: string;
-  status: (typeof TRADE_STATUS)[number];
-  reason: (typeof REJECT_REASON)[number];
+  status: TradeStatus;
+  reason: RejectReason;
   cost: string;
 }
 
@@ -51,8 +42,7 @@ export async function buildPayload(
   const window = await reader.window(windowId);
   if (window.status !== 'Settled') throw new NotSettledError(`window ${windowId} is ${window.status}, not Settled`);
   const duration = await reader.windowDuration();
-  const indices = Array.from({ length: Number(window.tradeCount) }, (_, i) => BigInt(i));
-  const trades = await mapInChunks(indices, (i) => reader.trade(windowId, i));
+  const trades = await reader.trades(windowId, window.tradeCount);
   const accounts = [...new Set(trades.flatMap((t) => [t.buyer, t.seller]))];
   const ids = new Map<Address, string | null>();
   const idOf = (a: Address) =>
@@ -76,7 +66,7 @@ export async function buildPayload(
     clearingPrice: window.clearingPrice.toString(),
     clearedEnergyWh: window.clearedEnergyWh.toString(),
     trades: trades.map((t, index) => {
-      const status = TRADE_STATUS[t.status] ?? 'Pending';
+      const { status } = t;
       return {
         index,
         buyer: getAddress(t.buyer),
@@ -85,7 +75,7 @@ export async function buildPayload(
         sellerProsumerId: ids.get(t.seller) ?? null,
         energyWh: t.energyWh.toString(),
         status,
-        reason: REJECT_REASON[t.reason] ?? 'None',
+        reason: t.reason,
         // The protocol's cost rule; a rejected trade moves nothing.
         cost: status === 'Accepted' ? ((t.energyWh * window.clearingPrice) / 1000n).toString() : '0',
       };

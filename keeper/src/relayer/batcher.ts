@@ -15,13 +15,12 @@ import {
   type TransactionReceipt,
   type Transport,
 } from 'viem';
-import { energyMarketAbi, energyTokenAbi } from '../abi.js';
+import { computeHints, energyMarketAbi, energyTokenAbi } from '@p2p-energy/sdk';
 import type { Logger } from '../log.js';
 import type { Action } from '../metrics.js';
 import { mapInChunks } from '../chain.js';
 import { withRetry } from '../retry.js';
 import { DeterministicError, GasLimitError, type TxSender, type WriteRequest } from '../tx.js';
-import { computeHints } from './hints.js';
 import type { RelayMetrics } from './metrics.js';
 import { RETRYABLE_REASONS, reasonName } from './reasons.js';
 import type { RelayStore } from './store.js';

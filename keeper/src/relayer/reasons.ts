@@ -1,6 +1,6 @@
 // `SignedOrderRejected.reason` (a 4-byte error selector) to the error's name, from the generated market ABI.
 import { toFunctionSelector, type Hex } from 'viem';
-import { energyMarketAbi } from '../abi.js';
+import { energyMarketAbi } from '@p2p-energy/sdk';
 
 const names = new Map<string, string>();
 for (const item of energyMarketAbi) {

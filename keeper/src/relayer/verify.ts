@@ -12,8 +12,14 @@ import {
   type Transport,
   type TypedDataDomain,
 } from 'viem';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '../abi.js';
-import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../typed-data.js';
+import {
+  CANCEL_TYPES,
+  energyMarketAbi,
+  energyTokenAbi,
+  ORDER_TYPES,
+  PERMIT_TYPES,
+  prosumerRegistryAbi,
+} from '@p2p-energy/sdk';
 import { Refusal, type CancelData, type OrderData, type PermitData } from './types.js';
 
 const erc1271Abi = [

@@ -7,7 +7,7 @@ import { bookChart, setBook } from '../charts.js';
 import { clear, stepCurve, type BookEntry } from '../clearing.js';
 import { dateTime, duration, kWh, price, time, tokens } from '../format.js';
 import type { OrderView, WindowView } from '../market.js';
-import type { RelayedStatus } from '../../../keeper/src/relayer/client.js';
+import { type RelayedStatus } from '@p2p-energy/sdk';
 import { rejectionWords, validateOrder, whyRefused } from '../orders.js';
 import type { Ctx, Page } from '../page.js';
 import { dataTable, errorBox, fill, h, loading, section, stat } from '../ui.js';
@@ -161,7 +161,7 @@ export function marketplacePage(ctx: Ctx): Page {
     fill(orderStatus, h('p', { class: 'loading', role: 'status' }, 'Waiting for your signature…'));
     try {
       const signer = await ctx.signer();
-      const { id } = await ctx.relay.placeOrder(signer, w.id, check.order);
+      const { id } = await ctx.relay.placeOrder(signer, w.windowId, check.order);
       const o = check.order;
       await follow(
         id,
@@ -182,7 +182,7 @@ export function marketplacePage(ctx: Ctx): Page {
     if (!open || following) return;
     fill(orderStatus, h('p', { class: 'loading', role: 'status' }, 'Waiting for your signature on the cancel…'));
     try {
-      const id = await ctx.relay.cancel(await ctx.signer(), open.id);
+      const id = await ctx.relay.cancel(await ctx.signer(), open.windowId);
       await follow(id, 'Cancel', () => 'Your order is cancelled; you may place a new one.');
     } catch (error) {
       const text = whyRefused(error);
@@ -192,7 +192,7 @@ export function marketplacePage(ctx: Ctx): Page {
 
   const tick = () => {
     if (!open) return;
-    const left = Number(open.id + d - ctx.watch.now());
+    const left = Number(open.windowId + d - ctx.watch.now());
     countdown.textContent = left > 0 ? duration(left) : 'closed, clearing…';
   };
   const timer = setInterval(tick, 1000);
@@ -207,19 +207,19 @@ export function marketplacePage(ctx: Ctx): Page {
     }
     form.hidden = open.status !== 'Open' || mine?.live === true;
     closedNote.hidden = open.status === 'Open';
-    if (shownWindow !== undefined && shownWindow !== open.id) {
+    if (shownWindow !== undefined && shownWindow !== open.windowId) {
       // A new window: the last one's message and values no longer apply.
       fill(orderStatus);
       energy.value = '';
       priceInput.value = '';
     }
-    shownWindow = open.id;
+    shownWindow = open.windowId;
     fill(
       windowInfo,
       h(
         'dl',
         { class: 'stats' },
-        stat('Window', `${dateTime(open.id)} – ${time(open.id + d)}`, 'open-window'),
+        stat('Window', `${dateTime(open.windowId)} – ${time(open.windowId + d)}`, 'open-window'),
         stat('Closes in', countdown),
         stat('Orders', String(open.orderCount)),
       ),
@@ -305,7 +305,7 @@ export function marketplacePage(ctx: Ctx): Page {
       const hourNow = Math.floor(Number(ctx.watch.now()) / 3600);
       if (!forecast || forecast.hour !== hourNow) forecast = { hour: hourNow, data: await data.forecast(12) };
       const f = forecast.data;
-      const delivery = Number(open.id + d);
+      const delivery = Number(open.windowId + d);
       const hour = f.hours.find((x) => x.start <= delivery && delivery < x.start + 3600) ?? f.hours[0];
       if (!hour) return fill(suggestion);
       const net = ((hour.productionWh - hour.consumptionWh) * Number(d)) / 3600;
@@ -366,9 +366,9 @@ export function marketplacePage(ctx: Ctx): Page {
             { id: 'windows-table' },
             ['Start', 'Status', 'Energy traded', 'Tokens moved', 'Clearing price'],
             rows.map((r) => ({
-              attrs: { 'data-window': r.id.toString() },
+              attrs: { 'data-window': r.windowId.toString() },
               cells: [
-                dateTime(r.id),
+                dateTime(r.windowId),
                 h('span', { class: `badge ${r.label.replace(' ', '-').toLowerCase()}` }, r.label),
                 cleared(r) ? kWh(r.clearedEnergyWh, 3) : '–',
                 r.settledCount > 0n ? tokens(r.tokensMoved) : '–',

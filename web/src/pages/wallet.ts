@@ -102,8 +102,8 @@ export function walletPage(ctx: Ctx): Page {
       ...groups.map(({ window: w, trades }) =>
         h(
           'div',
-          { class: 'window-trades', 'data-window': w.id.toString() },
-          h('h3', {}, `Window ${dateTime(w.id)} · ${w.status} · ${price(w.clearingPrice)}`),
+          { class: 'window-trades', 'data-window': w.windowId.toString() },
+          h('h3', {}, `Window ${dateTime(w.windowId)} · ${w.status} · ${price(w.clearingPrice)}`),
           dataTable(
             {},
             ['#', 'Buyer', 'Seller', 'Energy', 'Cost', 'Status'],

@@ -1,5 +1,6 @@
-// The EIP-712 types of the protocol (../shared/protocol.md, "Signed orders"; ERC-2612 for the token's permit):
-// one definition for the relayer, the household client, the tests and the benchmark.
+// The EIP-712 types of the protocol ("Signed orders"; ERC-2612 for the token's permit) and the market's domain.
+import type { Address, TypedDataDomain } from 'viem';
+
 export const ORDER_TYPES = {
   Order: [
     { name: 'prosumer', type: 'address' },
@@ -28,3 +29,8 @@ export const PERMIT_TYPES = {
     { name: 'deadline', type: 'uint256' },
   ],
 } as const;
+
+/** The market's EIP-712 domain: name "EnergyMarket", version "1", the chain id, the market as verifying contract. */
+export function marketDomain(chainId: number, market: Address): TypedDataDomain {
+  return { name: 'EnergyMarket', version: '1', chainId, verifyingContract: market };
+}

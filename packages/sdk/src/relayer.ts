@@ -1,8 +1,8 @@
 // The household's side of the relayer: sign an order, a cancel or a permit (EIP-712, the domains read from the
 // chain, never from the relayer) and post it; follow it until the chain has decided.
-import type { Address, Chain, Hex, LocalAccount, PublicClient, Transport, TypedDataDomain } from 'viem';
-import { energyMarketAbi, energyTokenAbi } from '../abi.js';
-import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from '../typed-data.js';
+import type { Address, Hex, LocalAccount, PublicClient, TypedDataDomain } from 'viem';
+import { energyMarketAbi, energyTokenAbi } from './abi.js';
+import { CANCEL_TYPES, ORDER_TYPES, PERMIT_TYPES } from './typed-data.js';
 
 export interface SigningDomains {
   market: TypedDataDomain;
@@ -39,7 +39,7 @@ export class RelayerRefusal extends Error {
 }
 
 async function domainOf(
-  client: PublicClient<Transport, Chain>,
+  client: PublicClient,
   address: Address,
   abi: typeof energyMarketAbi | typeof energyTokenAbi,
 ): Promise<TypedDataDomain> {
@@ -53,7 +53,7 @@ async function domainOf(
 
 /** The market's and the token's EIP-712 domains (EIP-5267), read from the chain. */
 export async function readSigningDomains(
-  client: PublicClient<Transport, Chain>,
+  client: PublicClient,
   market: Address,
   token: Address,
 ): Promise<SigningDomains> {

@@ -8,12 +8,20 @@
 // later in the book: the batch's last such order (the worst such price, the latest among equals) unless
 // findHint's node has a strictly worse price. One `findHint` per distinct (side, price) and one `getOrder`
 // per distinct findHint answer, all at one block.
-import { zeroAddress, type Address, type Chain, type PublicClient, type Transport } from 'viem';
-import { energyMarketAbi } from '../abi.js';
-import type { OrderData, Side } from './types.js';
+import { zeroAddress, type Address, type PublicClient } from 'viem';
+import { energyMarketAbi } from './abi.js';
+import { findHint } from './market.js';
+
+/** An order to hint: who places it, where, and at what price (side: 0 buy, 1 sell). */
+export interface HintedOrder {
+  prosumer: Address;
+  windowId: bigint;
+  side: 0 | 1;
+  pricePerKWh: bigint;
+}
 
 /** True when price `a` comes before price `b` on `side` (strictly better). */
-const better = (side: Side, a: bigint, b: bigint) => (side === 0 ? a > b : a < b);
+const better = (side: 0 | 1, a: bigint, b: bigint) => (side === 0 ? a > b : a < b);
 
 export interface BookNode {
   prosumer: Address;
@@ -25,7 +33,7 @@ export interface BookNode {
  * price; undefined for the head).
  */
 export function batchHints(
-  orders: readonly Pick<OrderData, 'prosumer' | 'side' | 'pricePerKWh'>[],
+  orders: readonly Pick<HintedOrder, 'prosumer' | 'side' | 'pricePerKWh'>[],
   base: readonly (BookNode | undefined)[],
 ): Address[] {
   return orders.map((o, k) => {
@@ -46,26 +54,20 @@ export function batchHints(
 
 /** Reads the on-chain predecessors and computes the hints of a batch (all orders of one window). */
 export async function computeHints(
-  client: PublicClient<Transport, Chain>,
+  client: PublicClient,
   market: Address,
-  orders: readonly OrderData[],
+  orders: readonly HintedOrder[],
   blockNumber: bigint,
 ): Promise<Address[]> {
-  const findHint = new Map<string, Promise<Address>>();
+  const hints = new Map<string, Promise<Address>>();
   const priceOf = new Map<string, Promise<bigint>>();
   const base = await Promise.all(
     orders.map(async (o) => {
       const key = `${o.windowId}:${o.side}:${o.pricePerKWh}`;
-      let hint = findHint.get(key);
+      let hint = hints.get(key);
       if (!hint) {
-        hint = client.readContract({
-          address: market,
-          abi: energyMarketAbi,
-          functionName: 'findHint',
-          args: [o.windowId, o.side, o.pricePerKWh],
-          blockNumber,
-        });
-        findHint.set(key, hint);
+        hint = findHint(client, market, { ...o, blockNumber });
+        hints.set(key, hint);
       }
       const prosumer = await hint;
       if (prosumer === zeroAddress) return undefined;
