@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnvil, type Anvil } from '../dev/anvil.js';
 import { repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
-import { energyTokenAbi, prosumerRegistryAbi } from '../src/abi.js';
+import { energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import { loadConfig } from '../src/config.js';
