@@ -1,6 +1,7 @@
 // Docs that run: the fenced code blocks of a Markdown file, and runners for the ones marked runnable
-// (```sh runnable, ```ts runnable). Shell blocks of a file share their variables and functions, in order;
-// every TypeScript block is a complete program, type-checked (strict) and run with tsx from the repository root.
+// (```sh runnable, ```ts runnable). The shell blocks given to one ShellSession share their variables and functions,
+// in order; every TypeScript block is a complete program, type-checked (strict) and run with tsx from the repository
+// root.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
