@@ -101,10 +101,12 @@ keeper-build: install
 	npx tsc -p keeper/tsconfig.build.json
 
 # The production install (npm ci --omit=dev, no tsx, no forge) in a temporary directory, and the keeper starting
-# from it; prints the install's size (docs/operators.md). Needs the npm registry.
+# from it (with the SDK workspace's package.json and compiled dist); prints the install's size (docs/operators.md).
+# Needs the npm registry.
 keeper-prod-check: keeper-build
 	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
 	cp package.json package-lock.json "$$dir"/ && cp -r stubs "$$dir"/ && mkdir -p "$$dir"/keeper && cp -r keeper/dist "$$dir"/keeper/ && \
+	mkdir -p "$$dir"/packages/sdk && cp -r packages/sdk/package.json packages/sdk/dist "$$dir"/packages/sdk/ && \
 	(cd "$$dir" && npm ci --omit=dev --omit=optional --omit=peer --ignore-scripts --no-audit --no-fund >/dev/null && \
 	 node keeper/dist/cli.js --version && du -sh node_modules)
 

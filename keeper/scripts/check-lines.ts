@@ -1,5 +1,5 @@
-// make lint: no line over 120 characters in keeper/ and packages/sdk/ (TypeScript, JSON, YAML, the deploy files), except the
-// generated ABI and the files listed in biome.json as not formatted yet.
+// make lint: no line over 120 characters in keeper/ and packages/sdk/ (TypeScript, JSON, YAML, the deploy files),
+// except the generated ABI and the files listed in biome.json as not formatted yet.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

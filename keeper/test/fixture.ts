@@ -18,7 +18,7 @@ import {
   type Transport,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
-import { energyMarketAbi, energyTokenAbi, prosumerRegistryAbi } from '@p2p-energy/sdk';
+import { energyMarketAbi, energyTokenAbi, placeOrder, prosumerRegistryAbi } from '@p2p-energy/sdk';
 import { startAnvil, type Anvil } from '../dev/anvil.js';
 import { ANVIL_KEYS, TEST_MNEMONIC } from '../dev/test-keys.js';
 import { makeChain } from '../src/chain.js';
@@ -139,19 +139,10 @@ export async function setupMarket(options: FixtureOptions = {}): Promise<Fixture
     async now() {
       return (await publicClient.getBlock()).timestamp;
     },
-    async placeOrder(p, windowId, side, energyWh, price) {
-      const hint = await publicClient.readContract({
-        address: deployment.market,
-        abi: energyMarketAbi,
-        functionName: 'findHint',
-        args: [windowId, side, price],
-      });
+    async placeOrder(p, windowId, side, energyWh, pricePerKWh) {
       const wallet = createWalletClient({ chain, transport, account: p.account });
-      const args = [windowId, side, energyWh, price, hint] as const;
-      await confirm(
-        'placeOrder',
-        wallet.writeContract({ address: deployment.market, abi: energyMarketAbi, functionName: 'placeOrder', args }),
-      );
+      const order = { windowId, side, energyWh, pricePerKWh };
+      await confirm('placeOrder', placeOrder(wallet, publicClient, deployment.market, order));
     },
     keeperEnv(overrides = {}) {
       return {

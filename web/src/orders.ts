@@ -40,7 +40,7 @@ export function validateOrder(
   return { ok: true, order: { side: side === 'sell' ? 1 : 0, energyWh, pricePerKWh: priceUnits } };
 }
 
-/** The keeper's household-side relayer client (keeper/src/relayer/client.ts), with the nonces read first. */
+/** The SDK's household relayer client, with the nonces read first. */
 export class Relay {
   private client: RelayerClient | undefined;
 

@@ -17,7 +17,8 @@ export interface Deployment {
 
 /**
  * Known public deployments by chain id. There are none yet: the record is empty until the market is deployed on a
- * public chain. Until then read your own deployment's file with `readDeployment` (or `loadDeployment` of `@p2p-energy/sdk/node`).
+ * public chain. Until then read your own deployment's file with `readDeployment` (or `loadDeployment` of
+ * `@p2p-energy/sdk/node`).
  */
 export const deployments: Readonly<Record<number, Deployment>> = {};
 

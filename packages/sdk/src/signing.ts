@@ -137,7 +137,7 @@ export async function submitSignedOrders(
   market: Address,
   orders: readonly SignedOrder[],
 ): Promise<Hash> {
-  const blockNumber = await publicClient.getBlockNumber();
+  const blockNumber = await publicClient.getBlockNumber({ cacheTime: 0 });
   const hints = await computeHints(publicClient, market, orders, blockNumber);
   const { request } = await publicClient.simulateContract({
     account: walletClient.account,

@@ -68,7 +68,7 @@ interface Span {
 
 async function spans(client: PublicClient, range: BlockRange): Promise<Span[]> {
   const from = range.fromBlock ?? 0n;
-  const to = range.toBlock ?? (await client.getBlockNumber());
+  const to = range.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }));
   const step = range.logRange ?? to - from + 1n;
   if (step <= 0n) throw new RangeError('logRange must be positive');
   const out: Span[] = [];
@@ -143,7 +143,7 @@ export async function prosumerTrades(
   prosumer: Address,
   range: BlockRange = {},
 ): Promise<ProsumerTrade[]> {
-  const toBlock = range.toBlock ?? (await client.getBlockNumber());
+  const toBlock = range.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }));
   const matched = await matchedTrades(client, market, prosumer, { ...range, toBlock });
   const windows = new Map<bigint, MatchedTrade[]>();
   for (const m of matched) windows.set(m.windowId, [...(windows.get(m.windowId) ?? []), m]);
