@@ -1,7 +1,7 @@
 // Docs that run: every block of README.md and docs/integrators.md marked runnable (```sh runnable, ```ts runnable)
 // runs in page order against a fresh anvil. README.md's deploy block runs as the community operator (RPC_URL and
 // PRIVATE_KEY); the test then does the rest of the operator's part (register, mint, run the keeper's relayer).
-// docs/integrators.md's blocks get only what its "Before you start" says a reader has: RPC_URL, DEPLOYMENT,
+// docs/integrators.md's blocks get only what its "Before you start" says a reader has: RPC_URL, DEPLOYMENT_FILE,
 // KEY (registered, tokens, ether for gas), HOUSEHOLD_KEY (registered, tokens, no ether) and RELAYER.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,7 +66,7 @@ describe('docs that run', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'docs-run-'));
     const base = { PATH: readerPath, HOME: process.env.HOME, RPC_URL: anvil.url };
     operator = new ShellSession({ cwd: repoRoot, env: { ...base, PRIVATE_KEY: ANVIL_KEYS[0] } });
-    env = { ...base, DEPLOYMENT: deploymentFile(), KEY: ANVIL_KEYS[2], HOUSEHOLD_KEY: generatePrivateKey() };
+    env = { ...base, DEPLOYMENT_FILE: deploymentFile(), KEY: ANVIL_KEYS[2], HOUSEHOLD_KEY: generatePrivateKey() };
     reader = new ShellSession({ cwd: repoRoot, env });
   });
 
