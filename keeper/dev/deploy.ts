@@ -1,7 +1,7 @@
 // Runs script/Deploy.s.sol with the native forge against an RPC endpoint and reads the result.
 // Every parameter is passed to the script explicitly (the script has no defaults) and validated here first.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { readDeployment, type Deployment as MarketDeployment } from '@p2p-energy/sdk';
@@ -59,6 +59,7 @@ export async function deploy(input: DeployOptions): Promise<Deployment> {
   }
   const options = parsed.data;
   const outDir = path.resolve(options.outDir ?? DEFAULT_DEPLOYMENTS_DIR);
+  await mkdir(outDir, { recursive: true }); // forge's vm.writeJson does not create it
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PRIVATE_KEY: options.privateKey,

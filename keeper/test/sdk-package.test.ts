@@ -27,7 +27,9 @@ describe('@p2p-energy/sdk from its tarball', () => {
 
   beforeAll(async () => {
     project = await mkdtemp(path.join(tmpdir(), 'sdk-integrator-'));
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: sdkDir });
+    // The dist that `make install` built (no prepack rebuild: other test files import it meanwhile).
+    const pack = ['pack', '--json', '--ignore-scripts', '--pack-destination', project];
+    const { stdout } = await run('npm', pack, { cwd: sdkDir });
     tarball = path.join(project, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
     f = await setupMarket({ prosumers: 2 });
   });
