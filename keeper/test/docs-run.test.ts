@@ -101,6 +101,7 @@ describe('docs that run', () => {
       CHAIN_ID: String(anvil.chainId),
       MARKET_ADDRESS: deployment.market,
       PRIVATE_KEY: ANVIL_KEYS[1],
+      READINGS: 'false', // this keeper only relays; it submits no meter readings
       RELAYER: 'true',
       RELAYER_PORT: '0',
       RELAY_INTERVAL_MS: '500',
