@@ -46,6 +46,7 @@ describe('@p2p-energy/sdk from its tarball', () => {
       expect(files).toContain(`package/dist/${file}`);
     }
     expect(files).toContain('package/README.md');
+    expect(files).toContain('package/LICENSE');
     expect(files.some((f) => f.includes('/test/') || f.includes('examples/'))).toBe(false);
     const pkg = JSON.parse(await readFile(path.join(sdkDir, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.peerDependencies).toEqual({ viem: expect.any(String) });

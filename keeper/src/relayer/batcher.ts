@@ -15,7 +15,7 @@ import {
   type TransactionReceipt,
   type Transport,
 } from 'viem';
-import { computeHints, energyMarketAbi, energyTokenAbi } from '@p2p-energy/sdk';
+import { computeHints, energyMarketAbi, energyTokenAbi, WindowStatus } from '@p2p-energy/sdk';
 import type { Logger } from '../log.js';
 import type { Action } from '../metrics.js';
 import { mapInChunks } from '../chain.js';
@@ -31,7 +31,7 @@ import type { ChainInfo } from './verify.js';
 export const MAX_ATTEMPTS = 3;
 /** Batches per round at most (the rest waits for the next interval). */
 const MAX_PASSES = 64;
-const WINDOW_OPEN = 1;
+const WINDOW_OPEN = WindowStatus.indexOf('Open');
 
 type OrderItem = Extract<Item, { kind: 'order' }>;
 type CancelItem = Extract<Item, { kind: 'cancel' }>;

@@ -19,6 +19,8 @@ import {
   ORDER_TYPES,
   PERMIT_TYPES,
   prosumerRegistryAbi,
+  readSigningDomains,
+  WindowStatus,
 } from '@p2p-energy/sdk';
 import { Refusal, type CancelData, type OrderData, type PermitData } from './types.js';
 
@@ -38,7 +40,7 @@ const ERC1271_MAGIC = '0x1626ba7e';
 /** secp256k1 order / 2: the market (OpenZeppelin ECDSA) refuses a signature with a larger s. */
 const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
-const WINDOW_OPEN = 1;
+const WINDOW_OPEN = WindowStatus.indexOf('Open');
 
 export interface ChainInfo {
   chainId: number;
@@ -51,19 +53,6 @@ export interface ChainInfo {
   maxPlacements: bigint;
   marketDomain: TypedDataDomain;
   tokenDomain: TypedDataDomain;
-}
-
-async function domainOf(
-  client: PublicClient<Transport, Chain>,
-  address: Address,
-  abi: typeof energyMarketAbi | typeof energyTokenAbi,
-) {
-  const [, name, version, chainId, verifyingContract] = await client.readContract({
-    address,
-    abi,
-    functionName: 'eip712Domain',
-  });
-  return { name, version, chainId: Number(chainId), verifyingContract } satisfies TypedDataDomain;
 }
 
 export async function loadChainInfo(client: PublicClient<Transport, Chain>, market: Address): Promise<ChainInfo> {
@@ -87,10 +76,7 @@ export async function loadChainInfo(client: PublicClient<Transport, Chain>, mark
     read('MAX_PLACEMENTS_PER_WINDOW'),
     client.getChainId(),
   ]);
-  const [marketDomain, tokenDomain] = await Promise.all([
-    domainOf(client, market, energyMarketAbi),
-    domainOf(client, token, energyTokenAbi),
-  ]);
+  const { market: marketDomain, token: tokenDomain } = await readSigningDomains(client, market, token);
   return {
     chainId,
     market,

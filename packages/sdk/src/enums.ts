@@ -24,7 +24,9 @@ export function enumName<const Names extends readonly string[]>(names: Names, va
   return name;
 }
 
-/** The on-chain value (uint8) of a side: a name or the number itself. */
+/** The on-chain value (uint8) of a side: a name or the number itself; throws on anything else (e.g. 'buy'). */
 export function sideValue(side: Side | 0 | 1): 0 | 1 {
-  return side === 'Buy' || side === 0 ? 0 : 1;
+  if (side === 'Buy' || side === 0) return 0;
+  if (side === 'Sell' || side === 1) return 1;
+  throw new RangeError(`side ${String(side)} is not one of Buy, Sell, 0, 1`);
 }

@@ -69,6 +69,7 @@ interface Span {
 async function spans(client: PublicClient, range: BlockRange): Promise<Span[]> {
   const from = range.fromBlock ?? 0n;
   const to = range.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }));
+  if (from > to) return []; // e.g. a deployment's startBlock ahead of a chain that was restarted
   const step = range.logRange ?? to - from + 1n;
   if (step <= 0n) throw new RangeError('logRange must be positive');
   const out: Span[] = [];
