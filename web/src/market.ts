@@ -1,6 +1,7 @@
 // Typed reads of the market, the token and the registry from the browser (generated ABIs), and event scans.
 import type { Address, Hex } from 'viem';
 import {
+  blockSpans,
   energyMarketAbi,
   energyTokenAbi,
   matchedTrades,
@@ -157,18 +158,9 @@ export class MarketReads {
     return { id, batteries, pv };
   }
 
-  /** Block ranges from the deployment block to the head, LOG_RANGE blocks each. */
-  ranges(from: bigint, to: bigint): { fromBlock: bigint; toBlock: bigint }[] {
-    const out: { fromBlock: bigint; toBlock: bigint }[] = [];
-    for (let start = from; start <= to; start += LOG_RANGE) {
-      out.push({ fromBlock: start, toBlock: start + LOG_RANGE - 1n < to ? start + LOG_RANGE - 1n : to });
-    }
-    return out;
-  }
-
   async openedWindows(fromBlock: bigint, toBlock: bigint): Promise<bigint[]> {
     const logs = await Promise.all(
-      this.ranges(fromBlock, toBlock).map((r) =>
+      (await blockSpans(this.c, { fromBlock, toBlock, logRange: LOG_RANGE })).map((r) =>
         this.c.getContractEvents({ address: this.market, abi: energyMarketAbi, eventName: 'WindowOpened', ...r }),
       ),
     );

@@ -36,12 +36,14 @@ export {
 } from './signing.js';
 export {
   type BlockRange,
+  blockSpans,
   type MatchedTrade,
   matchedTrades,
   type ProsumerTrade,
   prosumerTrades,
   type SettledTrade,
   settledTrades,
+  type Span,
   statements,
   type WindowStatement,
 } from './trades.js';

@@ -61,12 +61,13 @@ export interface WindowStatement {
   pending: number;
 }
 
-interface Span {
+export interface Span {
   fromBlock: bigint;
   toBlock: bigint;
 }
 
-async function spans(client: PublicClient, range: BlockRange): Promise<Span[]> {
+/** The range cut into `logRange`-block spans for eth_getLogs (one span without it); none past the head. */
+export async function blockSpans(client: PublicClient, range: BlockRange): Promise<Span[]> {
   const from = range.fromBlock ?? 0n;
   const to = range.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }));
   if (from > to) return []; // e.g. a deployment's startBlock ahead of a chain that was restarted
@@ -90,7 +91,7 @@ export async function matchedTrades(
     (
       await Promise.all(
         (
-          await spans(client, range)
+          await blockSpans(client, range)
         ).map((span) =>
           client.getContractEvents({ address: market, abi: energyMarketAbi, eventName: 'TradeMatched', args, ...span }),
         ),
@@ -117,7 +118,7 @@ export async function settledTrades(
 ): Promise<Map<bigint, SettledTrade>> {
   const args = range.indices === undefined ? { windowId } : { windowId, tradeIndex: [...range.indices] };
   const logs = await Promise.all(
-    (await spans(client, range)).map((span) =>
+    (await blockSpans(client, range)).map((span) =>
       client.getContractEvents({ address: market, abi: energyMarketAbi, eventName: 'TradeSettled', args, ...span }),
     ),
   );
