@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { foundryBin, repoRoot } from '../dev/paths.js';
+import { repoRoot } from '../dev/paths.js';
 import type { ExportFile } from '../src/export.js';
 import type { Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { energyTokenAbi } from '@p2p-energy/sdk';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { SimulatedMeters } from '../src/meters/simulated.js';
 import { HOUR, marketEvents, metricValue, setupMarket, type Fixture, type Prosumer } from './fixture.js';
+import { runReplay } from './replay-run.js';
 import { settleModel, type ModelTrade } from './model.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
@@ -207,14 +208,9 @@ describe('keeper drives several windows end to end', () => {
     const file = JSON.parse(await readFile(out, 'utf8')) as ExportFile;
     expect(file.windows.map((w) => BigInt(w.windowId))).toEqual([f.start, f.start + HOUR, f.start + 2n * HOUR]);
 
-    const replay = (target: string) =>
-      run(foundryBin('forge'), ['test', '--ffi', '--match-path', 'test/replay/Replay.t.sol'], {
-        cwd: repoRoot,
-        env: { ...process.env, REPLAY_FILE: target },
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    const ok = await replay(out);
+    const ok = await runReplay(out);
     expect(ok.stdout).toContain('[PASS] test_replay_export()');
+    expect(ok.code).toBe(0);
 
     // One changed amount: the cost of the first accepted trade.
     const tampered = structuredClone(file);
@@ -223,11 +219,8 @@ describe('keeper drives several windows end to end', () => {
     accepted!.args.cost = (BigInt(accepted!.args.cost as string) + 1n).toString();
     const bad = out.replace(/\.json$/, '-tampered.json');
     await writeFile(bad, JSON.stringify(tampered));
-    const failure = await replay(bad).then(
-      () => undefined,
-      (error: { code?: number; stdout?: string }) => error,
-    );
-    expect(failure?.code).not.toBe(0);
-    expect(failure?.stdout).toContain('token movement');
+    const failure = await runReplay(bad);
+    expect(failure.code).not.toBe(0);
+    expect(failure.stdout).toContain('token movement');
   });
 });

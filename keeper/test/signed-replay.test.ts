@@ -21,12 +21,13 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SideModel } from '../bench/book-model.js';
 import { CANCEL_TYPES, energyMarketAbi, ORDER_TYPES } from '@p2p-energy/sdk';
-import { foundryBin, repoRoot } from '../dev/paths.js';
+import { repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { createKeeperApp, type KeeperApp } from '../src/app.js';
 import { makeChain } from '../src/chain.js';
 import type { ExportedEvent, ExportFile } from '../src/export.js';
 import { HOUR, setupMarket, type Fixture, type Prosumer } from './fixture.js';
+import { runReplay } from './replay-run.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 
 const SELECTOR = {
@@ -259,16 +260,7 @@ describe('signed orders: export and forge replay', () => {
     expect(rejections(win1)).toEqual([[H?.address, '0', SELECTOR.WindowNotOpen, 'WindowNotOpen']]);
     expect(win0.events.filter((e) => e.name === 'OrderPlaced')).toHaveLength(6);
 
-    const replay = async (target: string) =>
-      run(foundryBin('forge'), ['test', '--ffi', '--match-path', 'test/replay/Replay.t.sol'], {
-        cwd: repoRoot,
-        env: { ...process.env, REPLAY_FILE: target },
-        maxBuffer: 64 * 1024 * 1024,
-      }).then(
-        (r) => ({ code: 0, stdout: r.stdout }),
-        (error: { code?: number; stdout?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? '' }),
-      );
-    const ok = await replay(out);
+    const ok = await runReplay(out);
     expect(ok.stdout).toContain('[PASS] test_replay_export()');
     expect(ok.code).toBe(0);
 
@@ -279,7 +271,7 @@ describe('signed orders: export and forge replay', () => {
       change(events);
       const bad = out.replace(/\.json$/, `-${name}.json`);
       await writeFile(bad, JSON.stringify(copy));
-      const result = await replay(bad);
+      const result = await runReplay(bad);
       expect(result.code, name).not.toBe(0);
       expect(result.stdout, name).toContain('[FAIL');
       return result.stdout;

@@ -3,43 +3,23 @@
 // cancelled), asks S1 1000@18, S2 700@20, and E's signed order with A's signature (rejected). Clearing: A<-S1 700,
 // B<-S1 300, B<-S2 400 at 20 (S2 partly filled). Readings: B imports 500, so B<-S2 is rejected (BuyerShortfall).
 // A changed reading or a changed non-marginal price replays (the outcomes do not move); verify-export catches them.
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { energyMarketAbi, ORDER_TYPES } from '@p2p-energy/sdk';
 import { createTestClient, createWalletClient, http, maxUint256, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foundryBin, repoRoot } from '../dev/paths.js';
+import { repoRoot } from '../dev/paths.js';
 import { ANVIL_KEYS } from '../dev/test-keys.js';
 import { makeChain } from '../src/chain.js';
 import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 import { EXPORT_FORMAT, exportWindows, writeExport, type ExportedEvent, type ExportFile } from '../src/export.js';
 import { verifyExport, type Difference } from '../src/verify-export.js';
 import { HOUR, setupMarket, type Fixture, type Prosumer } from './fixture.js';
-
-const run = promisify(execFile);
-
-/** Runs a command; its exit code and output (never throws for a non-zero exit). */
-async function exec(file: string, args: string[], env: Record<string, string> = {}) {
-  return run(file, args, { cwd: repoRoot, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: e.code ?? -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    }),
-  );
-}
-
-const replay = (file: string) =>
-  exec(foundryBin('forge'), ['test', '--ffi', '--match-path', 'test/replay/Replay.t.sol', '-vv'], {
-    REPLAY_FILE: file,
-  });
+import { runInRepo, runReplay as replay } from './replay-run.js';
 
 const verifyCli = (file: string, rpcUrl: string) =>
-  exec(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'verify-export', file, '--rpc-url', rpcUrl]);
+  runInRepo(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'verify-export', file, '--rpc-url', rpcUrl]);
 
 describe('verify-export: the export is the chain', () => {
   let f: Fixture;
@@ -348,7 +328,7 @@ describe('verify-export: the export is the chain', () => {
     const cleared = find(file, 'WindowCleared');
     const early = out.replace(/\.json$/, '-to-block.json');
     const args = ['--import', 'tsx', 'keeper/src/cli.ts', 'export', '--from', String(w0), '--to', String(w0)];
-    const exported = await exec(process.execPath, [...args, '--to-block', cleared.blockNumber, '--out', early], {
+    const exported = await runInRepo(process.execPath, [...args, '--to-block', cleared.blockNumber, '--out', early], {
       RPC_URL: f.anvil.url,
       CHAIN_ID: String(f.anvil.chainId),
       MARKET_ADDRESS: f.deployment.market,
@@ -365,7 +345,7 @@ describe('verify-export: the export is the chain', () => {
     const missing = await verifyCli(path.join(repoRoot, 'exports', 'no-such-export.json'), f.anvil.url);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('verify-export: cannot read');
-    const noRpc = await exec(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'verify-export', out], {
+    const noRpc = await runInRepo(process.execPath, ['--import', 'tsx', 'keeper/src/cli.ts', 'verify-export', out], {
       RPC_URL: '',
     });
     expect(noRpc.code).toBe(2);
