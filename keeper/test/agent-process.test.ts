@@ -1,6 +1,5 @@
 // `keeper agent` as a process of its own beside a keeper process with the relayer: it places the households'
 // orders from CSV inputs; killed with SIGKILL and restarted, it places nothing again; SIGTERM exits 0.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,27 +7,15 @@ import { toHex, type Address } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { energyMarketAbi } from '@p2p-energy/sdk';
-import { repoRoot } from '../dev/paths.js';
 import { TEST_MNEMONIC as MNEMONIC } from '../dev/test-keys.js';
-import { NODE_FLAGS, TOKEN_UNIT as TOKEN } from '../src/constants.js';
+import { TOKEN_UNIT as TOKEN } from '../src/constants.js';
 import { MarketReader } from '../src/chain.js';
 import { chainClient } from './chain-client.js';
 import { setupMarket, type Fixture } from './fixture.js';
 import { writeKeystoreFile } from './keystore-helper.js';
-import { spawnKeeper, until, type KeeperProcess } from './process.js';
+import { spawnCli, spawnKeeper, until, type KeeperProcess } from './process.js';
 
-function spawnAgent(env: Record<string, string>): KeeperProcess {
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'keeper/src/cli.ts', 'agent'], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
+const spawnAgent = (env: Record<string, string>): KeeperProcess => spawnCli('agent', env);
 
 describe('keeper agent (process)', () => {
   let f: Fixture;

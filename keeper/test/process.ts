@@ -9,8 +9,9 @@ export interface KeeperProcess {
   exited: Promise<number | null>;
 }
 
-export function spawnKeeper(env: Record<string, string>, args: string[] = []): KeeperProcess {
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'keeper/src/cli.ts', 'run', ...args], {
+/** `keeper <command> ...args` as a process of its own. */
+export function spawnCli(command: string, env: Record<string, string>, args: string[] = []): KeeperProcess {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'keeper/src/cli.ts', command, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -21,6 +22,9 @@ export function spawnKeeper(env: Record<string, string>, args: string[] = []): K
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }
+
+export const spawnKeeper = (env: Record<string, string>, args: string[] = []): KeeperProcess =>
+  spawnCli('run', env, args);
 
 export async function until<T>(
   what: string,
